@@ -1,0 +1,1 @@
+"""Algorithms of the hand controller (numpy and Pinocchio, no ROS): hand kinematics."""

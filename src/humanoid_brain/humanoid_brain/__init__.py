@@ -1,0 +1,1 @@
+"""Task-level behaviour of the humanoid."""

@@ -1,0 +1,1 @@
+"""Task logic of the brain (plain Python, no ROS): the fetch-the-object state machine."""

@@ -1,0 +1,8 @@
+"""Root exception of the humanoid_brain package: everything it raises on purpose derives from it."""
+
+
+class HumanoidBrainError(Exception):
+    """Raised on invalid input or configuration in humanoid_brain.
+
+    Messages name the offending value and what was expected.
+    """

@@ -1,0 +1,1 @@
+"""Simulation algorithms with no ROS dependency: model building, sensors, commands, statics."""

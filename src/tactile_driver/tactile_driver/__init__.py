@@ -1,0 +1,1 @@
+"""Tactile skin driver: turns raw taxel readings into calibrated pressures and forces."""

@@ -1,0 +1,8 @@
+"""Root exception of the tactile_driver package: everything it raises on purpose derives from it."""
+
+
+class TactileDriverError(Exception):
+    """Raised on invalid input or configuration in tactile_driver.
+
+    Messages name the offending value and what was expected.
+    """

@@ -1,0 +1,1 @@
+"""Vision for the humanoid: camera geometry, and later object detection and localisation."""

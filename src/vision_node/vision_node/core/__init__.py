@@ -1,0 +1,1 @@
+"""Algorithms of the vision node (numpy only, no ROS): pinhole projection and box depth."""

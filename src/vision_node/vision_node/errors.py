@@ -1,0 +1,8 @@
+"""Root exception of the vision_node package: everything it raises on purpose derives from it."""
+
+
+class VisionNodeError(Exception):
+    """Raised on invalid input or configuration in vision_node.
+
+    Messages name the offending value and what was expected.
+    """
