@@ -1,4 +1,4 @@
-"""Root exception of the biped_gait package: everything it raises on purpose derives from it."""
+"""Root exception of the biped_gait package: all errors it raises on purpose derive from it."""
 
 
 class BipedGaitError(Exception):

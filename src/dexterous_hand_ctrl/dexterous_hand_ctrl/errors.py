@@ -1,4 +1,4 @@
-"""Root exception of the dexterous_hand_ctrl package: everything it raises on purpose derives from it."""
+"""Root exception of the dexterous_hand_ctrl package: the errors it raises derive from it."""
 
 
 class DexterousHandCtrlError(Exception):

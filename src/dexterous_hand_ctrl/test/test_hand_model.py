@@ -4,7 +4,6 @@ import copy
 
 import numpy as np
 import pytest
-
 from dexterous_hand_ctrl.core.hand_model import (
     RIGHT_DEX3,
     HandModel,
@@ -57,7 +56,8 @@ def test_jacobian_matches_finite_differences(hand, seed):
             numeric[:, j] = (plus - minus) / (2 * h)
         np.testing.assert_allclose(jac, numeric, atol=1e-8)
         # A fingertip only depends on its own finger's joints.
-        own = [hand.joint_names.index(j) for f in hand.fingers if f.name == finger for j in f.joints]
+        spec = next(f for f in hand.fingers if f.name == finger)
+        own = [hand.joint_names.index(j) for j in spec.joints]
         others = np.setdiff1d(np.arange(len(q)), own)
         assert np.all(jac[:, others] == 0.0)
 

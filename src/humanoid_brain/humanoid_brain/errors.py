@@ -1,4 +1,4 @@
-"""Root exception of the humanoid_brain package: everything it raises on purpose derives from it."""
+"""Root exception of the humanoid_brain package: all errors it raises on purpose derive from it."""
 
 
 class HumanoidBrainError(Exception):

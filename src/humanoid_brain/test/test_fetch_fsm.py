@@ -1,7 +1,6 @@
 """Tests of the fetch-the-object state machine (no ROS graph needed)."""
 
 import pytest
-
 from humanoid_brain.core.fetch_fsm import (
     FetchConfig,
     FetchInputs,

@@ -1,4 +1,4 @@
-"""Root exception of the tactile_driver package: everything it raises on purpose derives from it."""
+"""Root exception of the tactile_driver package: all errors it raises on purpose derive from it."""
 
 
 class TactileDriverError(Exception):

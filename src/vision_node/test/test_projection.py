@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from vision_node.core.projection import CameraIntrinsics, backproject, box_depth, project
 from vision_node.errors import VisionNodeError
 
@@ -24,7 +23,9 @@ def cam() -> CameraIntrinsics:
 def test_parse_camera_info(cam):
     assert (cam.fx, cam.fy, cam.cx, cam.cy) == (610.0, 605.0, 321.5, 238.2)
     assert (cam.width, cam.height) == (640, 480)
-    np.testing.assert_array_equal(cam.matrix, np.reshape(CAMERA_INFO["camera_matrix"]["data"], (3, 3)))
+    np.testing.assert_array_equal(
+        cam.matrix, np.reshape(CAMERA_INFO["camera_matrix"]["data"], (3, 3))
+    )
 
 
 def test_project_backproject_round_trip(cam):

@@ -1,4 +1,4 @@
-"""Root exception of the vision_node package: everything it raises on purpose derives from it."""
+"""Root exception of the vision_node package: all errors it raises on purpose derive from it."""
 
 
 class VisionNodeError(Exception):

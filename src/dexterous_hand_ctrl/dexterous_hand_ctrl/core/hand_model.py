@@ -137,7 +137,8 @@ def _finger_from_dict(name: str, data: Mapping[str, Any]) -> FingerSpec:
     offset = np.asarray(data["tip_offset_m"], dtype=float)
     if offset.shape != (3,) or not np.all(np.isfinite(offset)):
         raise DexterousHandCtrlError(
-            f"finger {name!r}: tip_offset_m = {data['tip_offset_m']!r}: expected 3 finite values [m]"
+            f"finger {name!r}: tip_offset_m = {data['tip_offset_m']!r}: "
+            "expected 3 finite values [m]"
         )
     return FingerSpec(
         name=name,
@@ -236,7 +237,8 @@ class HandModel:
         """Joint positions between open (0) and fully closed (1), within the joint limits.
 
         Open is 0 rad (clipped into the limits) for every joint; fully closed puts each joint
-        with a non-zero ``close_direction`` at its limit in that direction.
+        with a non-zero ``close_direction`` at its limit in that direction. Collisions are not
+        checked: on the Dex3 the fully closed posture puts fingertips inside the palm.
 
         Args:
             closure: Closure fraction in [0, 1].

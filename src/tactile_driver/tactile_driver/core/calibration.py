@@ -5,9 +5,9 @@ Each taxel ``i`` of a pad follows the linear model::
     pressure_kpa[i] = gain_kpa_per_count[i] * (raw[i] - offset_counts[i])
     force_n[i]      = pressure_kpa[i] * 1000 * taxel_area_m2
 
-Taxels are indexed row-major (``index = row * cols + col``), as in ``TactilePad``. The calibration is
-loaded from a YAML-shaped dict (see :meth:`TaxelCalibration.from_dict`) and can be re-tared from
-samples taken while the pad is unloaded.
+Taxels are indexed row-major (``index = row * cols + col``), as in ``TactilePad``. The
+calibration is loaded from a YAML-shaped dict (see :meth:`TaxelCalibration.from_dict`) and can be
+re-tared from samples taken while the pad is unloaded.
 """
 
 from __future__ import annotations
