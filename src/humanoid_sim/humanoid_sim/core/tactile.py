@@ -156,6 +156,19 @@ class TactileSkinSim:
             for index, layout in enumerate(layouts):
                 self._pads_by_body.setdefault(layout.body_id, []).append((skin_name, index))
         self._force = np.zeros(6)
+        self._zero = {
+            skin: [self._reading(l, np.zeros((len(l.taxels_link), 3))) for l in layouts]
+            for skin, layouts in self.layouts.items()
+        }
+
+    @staticmethod
+    def _reading(layout: PadLayout, taxel_force: np.ndarray) -> PadReading:
+        local = taxel_force @ layout.rotation_link_pad  # (n, 3) in pad axes
+        scale = 1e-3 / layout.taxel_area  # N -> kPa
+        # Force on the skin: compression points along -normal; shear is tangential.
+        return PadReading(
+            np.maximum(-local[:, 2], 0.0) * scale, local[:, 0] * scale, local[:, 1] * scale
+        )
 
     def read(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, list[PadReading]]:
         """Taxel readings of every pad from the contacts in ``data``.
@@ -163,10 +176,7 @@ class TactileSkinSim:
         Returns:
             Skin name -> one PadReading per pad, in description order.
         """
-        forces = {
-            skin: [np.zeros((len(l.taxels_link), 3)) for l in layouts]
-            for skin, layouts in self.layouts.items()
-        }
+        forces: dict[tuple[str, int], np.ndarray] = {}
         for contact_id in range(data.ncon):
             contact = data.contact[contact_id]
             body1 = model.geom_bodyid[contact.geom1]
@@ -177,20 +187,15 @@ class TactileSkinSim:
             frame = contact.frame.reshape(3, 3)  # rows: normal (geom1 -> geom2), tangents
             force_on_geom2 = frame.T @ self._force[:3]
             for body, sign in ((body1, -1.0), (body2, 1.0)):
-                for skin_name, index in self._pads_by_body.get(body, ()):
-                    self._spread(data, self.layouts[skin_name][index], contact.pos,
-                                 sign * force_on_geom2, forces[skin_name][index])
-        readings = {}
-        for skin_name, layouts in self.layouts.items():
-            pads = []
-            for layout, taxel_force in zip(layouts, forces[skin_name], strict=True):
-                local = taxel_force @ layout.rotation_link_pad  # (n, 3) in pad axes
-                scale = 1e-3 / layout.taxel_area  # N -> kPa
-                # Force on the skin: compression points along -normal; shear is tangential.
-                pads.append(PadReading(
-                    np.maximum(-local[:, 2], 0.0) * scale, local[:, 0] * scale, local[:, 1] * scale
-                ))
-            readings[skin_name] = pads
+                for key in self._pads_by_body.get(body, ()):
+                    layout = self.layouts[key[0]][key[1]]
+                    if key not in forces:
+                        forces[key] = np.zeros((len(layout.taxels_link), 3))
+                    self._spread(data, layout, contact.pos, sign * force_on_geom2, forces[key])
+        # Untouched pads share precomputed zero readings (treat readings as read-only).
+        readings = {skin: list(pads) for skin, pads in self._zero.items()}
+        for (skin, index), taxel_force in forces.items():
+            readings[skin][index] = self._reading(self.layouts[skin][index], taxel_force)
         return readings
 
     @staticmethod

@@ -1,0 +1,463 @@
+"""ROS 2 node of the simulated robot: wiring between ``core.Simulation`` and the robot's topics.
+
+Publishes what a real G1 offers (/joint_states, /imu/data, ankle wrenches, head RGB-D camera,
+tactile skins) plus /clock, and ground truth on /sim/... for evaluation only. Accepts
+humanoid_interfaces/JointCommand on /joint_command from several controllers.
+
+Threads: the simulation loop runs in its own thread (stepping, reading sensors, publishing,
+pacing or lockstep waiting); the executor thread runs command callbacks and services, which take
+the same lock as the loop, so every change lands between two steps.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import WrenchStamped
+from nav_msgs.msg import Odometry
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, Imu, JointState
+
+from humanoid_interfaces.msg import Detection3D, DetectionArray, JointCommand, TactileFrame
+from humanoid_interfaces.srv import ApplyWrench, ResetSim, SetObjectMass
+from humanoid_sim import ros_conversions as conv
+from humanoid_sim.core.robot_description import load_robot_description
+from humanoid_sim.core.scene import load_scene
+from humanoid_sim.core.simulation import Simulation
+from humanoid_sim.errors import CommandRejected, SimError
+from humanoid_sim.params import PARAMETERS, ParameterError, SimParams, validate
+
+# State streams are published reliable keep-last: best-effort subscribers connect as well, and
+# lockstep controllers can ask for reliability so that no state goes unanswered.
+STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                       history=HistoryPolicy.KEEP_LAST)
+COMMAND_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE,
+                         history=HistoryPolicy.KEEP_LAST)
+
+
+class SimNode(Node):
+    """The simulated robot as a ROS 2 node."""
+
+    def __init__(self, node_name: str = "humanoid_sim"):
+        super().__init__(node_name)
+        self.params = self._declare_parameters()
+        robot = load_robot_description(self.params.robot_description)
+        scene = load_scene(self.params.scene)
+        self.sim = Simulation(robot, scene, self.params.seed, self.params.timestep,
+                              self.params.control_period)
+        self.sim.mux.max_kp, self.sim.mux.max_kd = self.params.max_kp, self.params.max_kd
+        if not self.params.hold_stand_on_start:
+            self._go_limp()
+        self.robot = robot
+        self._cv = threading.Condition()
+        self._running = True
+        self._answered_ns: dict[str, int] = {}
+        self._steps = 0
+        self._counts = {"state": 0, "tactile": 0, "camera": 0, "ground_truth": 0}
+        self._lockstep_timeouts = 0
+        self._camera_error = ""
+        self._diag_last = (time.monotonic(), 0.0, dict(self._counts))
+        self._every = {
+            name: self._divisor(rate) for name, rate in (
+                ("tactile", self.params.tactile_rate_hz),
+                ("camera", self.params.camera_rate_hz),
+                ("ground_truth", self.params.ground_truth_rate_hz),
+            )
+        }
+        self._make_publishers()
+        self.create_subscription(JointCommand, "/joint_command", self._on_command, COMMAND_QOS)
+        self.create_service(ResetSim, "/sim/reset", self._on_reset)
+        self.create_service(ApplyWrench, "/sim/apply_wrench", self._on_apply_wrench)
+        self.create_service(SetObjectMass, "/sim/set_object_mass", self._on_set_mass)
+        self.create_timer(1.0 / self.params.diagnostics_rate_hz, self._publish_diagnostics)
+        self._thread = threading.Thread(target=self._run, name="sim_loop", daemon=True)
+        self.get_logger().info(
+            f"simulating {robot.name} ({len(self.sim.joint_names)} joints) in "
+            f"{self.params.mode} mode, seed {self.params.seed}, "
+            f"{self.params.control_rate_hz:.0f} Hz state, camera {self.params.camera_rate_hz} Hz"
+        )
+
+    # ------------------------------------------------------------------------- set-up
+    def _declare_parameters(self) -> SimParams:
+        values = {}
+        for spec in PARAMETERS:
+            from rcl_interfaces.msg import ParameterDescriptor
+
+            descriptor = ParameterDescriptor(description=spec.description)
+            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        return validate(values)
+
+    def _divisor(self, rate_hz: float) -> int:
+        if rate_hz <= 0:
+            return 0
+        return max(1, int(round(self.params.control_rate_hz / rate_hz)))
+
+    def _go_limp(self) -> None:
+        count = len(self.sim.joint_names)
+        self.sim.command(name=self.sim.joint_names, position=np.zeros(count),
+                         kp=np.zeros(count), kd=np.zeros(count))
+
+    def _make_publishers(self) -> None:
+        self.pub_clock = self.create_publisher(Clock, "/clock", STATE_QOS)
+        self.pub_joints = self.create_publisher(JointState, "/joint_states", STATE_QOS)
+        self.pub_imu = self.create_publisher(Imu, "/imu/data", STATE_QOS)
+        self.pub_wrench = {
+            side: self.create_publisher(WrenchStamped, f"/{side}_foot/wrench", STATE_QOS)
+            for side in self.robot.feet
+        }
+        self.pub_tactile = {
+            skin.name: self.create_publisher(TactileFrame, f"/{skin.name}/tactile/raw", STATE_QOS)
+            for skin in self.robot.skins
+        }
+        self._pad_templates = {
+            name: [conv.pad_template(layout) for layout in layouts]
+            for name, layouts in self.sim.tactile.layouts.items()
+        }
+        self._skin_base = {skin.name: skin.base_link for skin in self.robot.skins}
+        sensor = qos_profile_sensor_data
+        self.pub_color = self.create_publisher(Image, "/camera/color/image_raw", sensor)
+        self.pub_depth = self.create_publisher(Image, "/camera/depth/image_raw", sensor)
+        self.pub_color_info = self.create_publisher(CameraInfo, "/camera/color/camera_info", sensor)
+        self.pub_depth_info = self.create_publisher(CameraInfo, "/camera/depth/camera_info", sensor)
+        self.pub_base_truth = self.create_publisher(Odometry, "/sim/base", STATE_QOS)
+        self.pub_objects_truth = self.create_publisher(DetectionArray, "/sim/objects", STATE_QOS)
+        self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._joint_msg = JointState()
+        self._joint_msg.name = list(self.sim.joint_names)
+
+    # --------------------------------------------------------------------------- loop
+    def start(self) -> None:
+        """Start the simulation thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the simulation thread and wait for it."""
+        with self._cv:
+            self._running = False
+            self._cv.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5.0)
+
+    def _run(self) -> None:
+        camera = None
+        if self._every["camera"]:
+            try:
+                from humanoid_sim.core.camera import RgbdCamera
+
+                camera = RgbdCamera(self.sim.model, self.sim.built.camera_id, self.robot.camera)
+            except SimError as error:
+                self._camera_error = str(error)
+                self.get_logger().error(f"camera disabled: {error}")
+        wall_start = time.monotonic()
+        sim_start = self.sim.time
+        try:
+            while rclpy.ok() and self._running:
+                with self._cv:
+                    now_ns = int(round(self.sim.time * 1e9))
+                    outputs = self._read_outputs(camera)
+                self._publish(now_ns, outputs)
+                self._steps += 1
+                if self.params.mode == "lockstep":
+                    self._wait_for_sources(now_ns)
+                else:
+                    target = wall_start + (self.sim.time + self.sim.control_period - sim_start) / (
+                        self.params.real_time_factor
+                    )
+                    delay = target - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    elif delay < -0.5:  # far behind (e.g. a slow camera): don't try to catch up
+                        wall_start -= delay
+                with self._cv:
+                    if not self._running:
+                        break
+                    if self.sim.time < sim_start:  # reset happened
+                        wall_start, sim_start = time.monotonic(), self.sim.time
+                    self.sim.step()
+        except Exception as error:  # noqa: BLE001 - report, then let the node shut down
+            if rclpy.ok() and self._running:
+                self.get_logger().fatal(f"simulation loop failed: {error!r}")
+                raise
+            # Shutting down: the context went away under a publish; nothing to report.
+        finally:
+            if camera is not None:
+                camera.close()
+
+    def _wait_for_sources(self, now_ns: int) -> None:
+        sources = self.params.lockstep_sources
+        if not sources:
+            return
+        deadline = time.monotonic() + self.params.lockstep_timeout_s
+        with self._cv:
+            while self._running:
+                missing = [s for s in sources if self._answered_ns.get(s, -1) < now_ns]
+                if not missing:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._lockstep_timeouts += 1
+                    self.get_logger().warn(
+                        f"lockstep: no command from {missing} for t={now_ns / 1e9:.3f} s within "
+                        f"{self.params.lockstep_timeout_s} s; stepping anyway",
+                        throttle_duration_sec=5.0,
+                    )
+                    return
+                self._cv.wait(remaining)
+
+    def _read_outputs(self, camera) -> dict:
+        sim = self.sim
+        step = self._steps
+        q, dq, tau = sim.joint_state()
+        outputs = {
+            "joints": (q, dq, tau),
+            "imu": sim.imu(),
+            "wrench": {side: sim.foot_wrench(side) for side in self.robot.feet},
+        }
+        if self._every["tactile"] and step % self._every["tactile"] == 0:
+            outputs["tactile"] = sim.tactile_readings()
+        if camera is not None and step % self._every["camera"] == 0:
+            outputs["camera"] = camera.render(sim.model, sim.data)
+        if self._every["ground_truth"] and step % self._every["ground_truth"] == 0:
+            outputs["base"] = sim.base_state()
+            outputs["objects"] = sim.object_states()
+        return outputs
+
+    # ------------------------------------------------------------------------ publish
+    def _publish(self, now_ns: int, out: dict) -> None:
+        stamp = conv.stamp(now_ns)
+        self.pub_clock.publish(Clock(clock=stamp))
+        q, dq, tau = out["joints"]
+        msg = self._joint_msg
+        msg.header.stamp = stamp
+        msg.position, msg.velocity, msg.effort = conv.doubles(q), conv.doubles(dq), conv.doubles(tau)
+        self.pub_joints.publish(msg)
+        imu = out["imu"]
+        imu_msg = Imu()
+        imu_msg.header.stamp = stamp
+        imu_msg.header.frame_id = self.robot.imu_frame_id
+        w, x, y, z = imu.orientation
+        imu_msg.orientation.w, imu_msg.orientation.x = float(w), float(x)
+        imu_msg.orientation.y, imu_msg.orientation.z = float(y), float(z)
+        av, la = imu.angular_velocity, imu.linear_acceleration
+        imu_msg.angular_velocity.x, imu_msg.angular_velocity.y, imu_msg.angular_velocity.z = (
+            float(av[0]), float(av[1]), float(av[2]))
+        imu_msg.linear_acceleration.x, imu_msg.linear_acceleration.y = float(la[0]), float(la[1])
+        imu_msg.linear_acceleration.z = float(la[2])
+        self.pub_imu.publish(imu_msg)
+        for side, wrench in out["wrench"].items():
+            wmsg = WrenchStamped()
+            wmsg.header.stamp = stamp
+            wmsg.header.frame_id = self.robot.feet[side][0]
+            f, t = wrench.force, wrench.torque
+            wmsg.wrench.force.x, wmsg.wrench.force.y, wmsg.wrench.force.z = map(float, f)
+            wmsg.wrench.torque.x, wmsg.wrench.torque.y, wmsg.wrench.torque.z = map(float, t)
+            self.pub_wrench[side].publish(wmsg)
+        self._counts["state"] += 1
+        if "tactile" in out:
+            self._publish_tactile(stamp, out["tactile"])
+        if "camera" in out:
+            self._publish_camera(stamp, *out["camera"])
+        if "base" in out:
+            self._publish_truth(stamp, out["base"], out["objects"])
+
+    def _publish_tactile(self, stamp, readings) -> None:
+        for skin, pads in readings.items():
+            frame = TactileFrame()
+            frame.header.stamp = stamp
+            frame.header.frame_id = self._skin_base[skin]
+            frame.skin_id = skin
+            frame.sequence = self._counts["tactile"] & 0xFFFFFFFF
+            for template, reading in zip(self._pad_templates[skin], pads, strict=True):
+                template.pressure = conv.floats(reading.pressure_kpa)
+                template.shear_x = conv.floats(reading.shear_x_kpa)
+                template.shear_y = conv.floats(reading.shear_y_kpa)
+            frame.pads = self._pad_templates[skin]
+            self.pub_tactile[skin].publish(frame)
+        self._counts["tactile"] += 1
+
+    def _publish_camera(self, stamp, rgb: np.ndarray, depth: np.ndarray) -> None:
+        cam = self.robot.camera
+        info = CameraInfo()
+        info.header.stamp = stamp
+        info.header.frame_id = cam.frame_id
+        info.width, info.height = cam.width, cam.height
+        info.distortion_model = "plumb_bob"
+        info.d = [0.0] * 5
+        info.k = [cam.fx, 0.0, cam.cx, 0.0, cam.fy, cam.cy, 0.0, 0.0, 1.0]
+        info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+        info.p = [cam.fx, 0.0, cam.cx, 0.0, 0.0, cam.fy, cam.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+        for image, encoding, step, publisher, info_publisher in (
+            (rgb, "rgb8", cam.width * 3, self.pub_color, self.pub_color_info),
+            (depth, "32FC1", cam.width * 4, self.pub_depth, self.pub_depth_info),
+        ):
+            msg = Image()
+            msg.header = info.header
+            msg.height, msg.width = cam.height, cam.width
+            msg.encoding = encoding
+            msg.is_bigendian = 0
+            msg.step = step
+            msg.data = image.tobytes()
+            publisher.publish(msg)
+            info_publisher.publish(info)
+        self._counts["camera"] += 1
+
+    def _publish_truth(self, stamp, base, objects) -> None:
+        odom = Odometry()
+        odom.header.stamp = stamp
+        odom.header.frame_id = "world"
+        odom.child_frame_id = self.robot.base_link
+        conv.set_pose(odom.pose.pose, base.position, base.orientation)
+        v, w = base.linear_velocity, base.angular_velocity
+        odom.twist.twist.linear.x, odom.twist.twist.linear.y, odom.twist.twist.linear.z = map(float, v)
+        odom.twist.twist.angular.x, odom.twist.twist.angular.y = float(w[0]), float(w[1])
+        odom.twist.twist.angular.z = float(w[2])
+        self.pub_base_truth.publish(odom)
+        array_msg = DetectionArray()
+        array_msg.header.stamp = stamp
+        array_msg.header.frame_id = "world"
+        specs = {o.name: o for o in self.sim.scene.objects}
+        for name, state in objects.items():
+            det = Detection3D()
+            det.header = array_msg.header
+            det.id = name
+            det.box.class_name = specs[name].shape
+            det.box.score = 1.0
+            conv.set_pose(det.pose, state.position, state.orientation)
+            det.size.x, det.size.y, det.size.z = specs[name].extents
+            det.position_covariance = 0.0
+            array_msg.detections.append(det)
+        self.pub_objects_truth.publish(array_msg)
+        self._counts["ground_truth"] += 1
+
+    # ----------------------------------------------------------------------- inputs
+    def _on_command(self, msg: JointCommand) -> None:
+        with self._cv:
+            try:
+                self.sim.command(
+                    name=msg.name,
+                    position=conv.as_numpy(msg.position),
+                    velocity=conv.as_numpy(msg.velocity),
+                    effort=conv.as_numpy(msg.effort),
+                    kp=conv.as_numpy(msg.kp),
+                    kd=conv.as_numpy(msg.kd),
+                )
+            except CommandRejected as error:
+                self.get_logger().warn(
+                    f"rejected joint command from {msg.source or 'unnamed source'!r}: {error}",
+                    throttle_duration_sec=1.0,
+                )
+                return
+            if msg.source:
+                answered = conv.stamp_to_ns(msg.header.stamp)
+                self._answered_ns[msg.source] = max(answered, self._answered_ns.get(msg.source, -1))
+            self._cv.notify_all()
+
+    def _on_reset(self, request, response):
+        with self._cv:
+            try:
+                self.sim.reset(None if request.seed < 0 else request.seed)
+                if not self.params.hold_stand_on_start:
+                    self._go_limp()
+                self._answered_ns.clear()
+                response.success, response.message = True, f"reset with seed {self.sim.seed}"
+            except SimError as error:
+                response.success, response.message = False, str(error)
+        return response
+
+    def _on_apply_wrench(self, request, response):
+        f, t = request.force, request.torque
+        with self._cv:
+            try:
+                self.sim.apply_wrench(request.body, [f.x, f.y, f.z], [t.x, t.y, t.z],
+                                      request.duration_s)
+                response.success, response.message = True, f"pushing {request.body}"
+            except SimError as error:
+                response.success, response.message = False, str(error)
+        return response
+
+    def _on_set_mass(self, request, response):
+        with self._cv:
+            try:
+                self.sim.set_object_mass(request.object, request.mass_kg)
+                response.success = True
+                response.message = f"{request.object} now {request.mass_kg} kg"
+            except SimError as error:
+                response.success, response.message = False, str(error)
+        return response
+
+    # ------------------------------------------------------------------- diagnostics
+    def _publish_diagnostics(self) -> None:
+        wall_now = time.monotonic()
+        with self._cv:
+            sim_now = self.sim.time
+            mux = self.sim.mux
+            accepted, rejected, reason = mux.accepted, mux.rejected, mux.last_rejection
+            fallen = self.sim.has_fallen()
+        wall_then, sim_then, counts_then = self._diag_last
+        elapsed = max(wall_now - wall_then, 1e-9)
+        self._diag_last = (wall_now, sim_now, dict(self._counts))
+        status = DiagnosticStatus()
+        status.name = f"{self.get_name()}: simulation"
+        status.hardware_id = self.robot.name
+        level, message = DiagnosticStatus.OK, "running"
+        if rejected:
+            level, message = DiagnosticStatus.WARN, f"{rejected} joint commands rejected: {reason}"
+        if self._lockstep_timeouts:
+            level = DiagnosticStatus.WARN
+            message = f"{self._lockstep_timeouts} lockstep timeouts; " + message
+        if self._camera_error:
+            level, message = DiagnosticStatus.ERROR, f"camera disabled: {self._camera_error}"
+        if fallen:
+            level, message = DiagnosticStatus.WARN, "robot has fallen"
+        status.level, status.message = level, message
+        values = {
+            "sim_time_s": f"{sim_now:.3f}",
+            "real_time_factor": f"{(sim_now - sim_then) / elapsed:.3f}",
+            "mode": self.params.mode,
+            "commands_accepted": str(accepted),
+            "commands_rejected": str(rejected),
+            "last_rejection": reason,
+            "lockstep_timeouts": str(self._lockstep_timeouts),
+            "robot_fallen": str(fallen).lower(),
+        }
+        for name, count in self._counts.items():
+            values[f"{name}_rate_hz"] = f"{(count - counts_then[name]) / elapsed:.1f}"
+        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+        array_msg = DiagnosticArray()
+        array_msg.header.stamp = self.get_clock().now().to_msg()
+        array_msg.status = [status]
+        self.pub_diagnostics.publish(array_msg)
+
+
+def main(args=None) -> int:
+    """Run the simulator node until SIGINT; exit 0 on a clean stop, 2 on bad parameters."""
+    rclpy.init(args=args)
+    try:
+        node = SimNode()
+    except (ParameterError, SimError, ParameterException) as error:
+        print(f"humanoid_sim: refusing to start: {error}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    node.start()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.stop()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

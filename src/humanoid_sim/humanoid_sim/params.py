@@ -1,0 +1,158 @@
+"""Parameters of the simulator node, each declared once with type, default, range and meaning.
+
+``declare_and_validate`` declares them on a node and returns a typed, validated ``SimParams``;
+a bad value raises ``ParameterError`` naming the parameter, and the node refuses to start.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from dataclasses import dataclass
+
+from humanoid_sim.errors import SimError
+
+
+class ParameterError(SimError):
+    """A parameter has a bad value (the message names it)."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    default: object
+    description: str
+    choices: tuple = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+PARAMETERS = (
+    ParamSpec("robot_description", "config/robots/g1_dex3.yaml",
+              "Robot description YAML (relative paths resolve against the stack root)"),
+    ParamSpec("scene", "config/scenes/table_objects.yaml", "Scene YAML: table and objects"),
+    ParamSpec("mode", "paced", "paced: wall-clock real time; lockstep: deterministic, steps when "
+              "every lockstep source has answered the last state", choices=("paced", "lockstep")),
+    ParamSpec("seed", 0, "Seed for the object poses", minimum=0, maximum=2**31 - 1),
+    ParamSpec("timestep", 0.002, "Physics step [s]", minimum=0.0002, maximum=0.005),
+    ParamSpec("control_rate_hz", 500.0, "Rate of /joint_states, /imu/data, foot wrenches and "
+              "/clock [Hz] (of sim time); a divisor of the physics rate", minimum=10.0,
+              maximum=5000.0),
+    ParamSpec("tactile_rate_hz", 500.0, "Rate of the simulated skins' frames [Hz]; 0 disables",
+              minimum=0.0, maximum=5000.0),
+    ParamSpec("camera_rate_hz", 15.0, "Rate of the RGB-D camera [Hz]; 0 disables", minimum=0.0,
+              maximum=60.0),
+    ParamSpec("ground_truth_rate_hz", 100.0, "Rate of /sim/base and /sim/objects [Hz]; 0 disables",
+              minimum=0.0, maximum=5000.0),
+    ParamSpec("real_time_factor", 1.0, "Target speed in paced mode (1 = real time)",
+              minimum=0.01, maximum=100.0),
+    ParamSpec("lockstep_sources", [""], "JointCommand.source names lockstep waits for each "
+              "step; empty: free-run as fast as possible"),
+    ParamSpec("lockstep_timeout_s", 2.0, "Wall time lockstep waits for a source before "
+              "stepping anyway (counted on /diagnostics; determinism is then lost)",
+              minimum=0.001, maximum=600.0),
+    ParamSpec("hold_stand_on_start", True, "Start with every joint holding the stand posture "
+              "with stand gains and gravity feed-forward (a robot placed standing)"),
+    ParamSpec("diagnostics_rate_hz", 1.0, "Rate of /diagnostics [Hz] (wall time)",
+              minimum=0.1, maximum=50.0),
+    ParamSpec("max_kp", 2000.0, "Largest accepted kp [N*m/rad]", minimum=0.0, maximum=1e5),
+    ParamSpec("max_kd", 100.0, "Largest accepted kd [N*m*s/rad]", minimum=0.0, maximum=1e4),
+)
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """Validated parameters (see PARAMETERS for meanings and units)."""
+
+    robot_description: pathlib.Path
+    scene: pathlib.Path
+    mode: str
+    seed: int
+    timestep: float
+    control_rate_hz: float
+    tactile_rate_hz: float
+    camera_rate_hz: float
+    ground_truth_rate_hz: float
+    real_time_factor: float
+    lockstep_sources: tuple[str, ...]
+    lockstep_timeout_s: float
+    hold_stand_on_start: bool
+    diagnostics_rate_hz: float
+    max_kp: float
+    max_kd: float
+
+    @property
+    def control_period(self) -> float:
+        return 1.0 / self.control_rate_hz
+
+
+def stack_root() -> pathlib.Path:
+    """The repository root holding config/: $HUMANOID_STACK_ROOT, else found by walking up from
+    this file (works for source, symlink and copy installs inside a clone)."""
+    env = os.environ.get("HUMANOID_STACK_ROOT")
+    if env:
+        return pathlib.Path(env)
+    for parent in pathlib.Path(__file__).resolve().parents:
+        if (parent / "config" / "robots").is_dir():
+            return parent
+    return pathlib.Path.cwd()
+
+
+def _resolve(path: str, name: str) -> pathlib.Path:
+    candidate = pathlib.Path(path)
+    if not candidate.is_absolute():
+        candidate = stack_root() / candidate
+    if not candidate.is_file():
+        raise ParameterError(f"parameter '{name}': file {candidate} does not exist")
+    return candidate
+
+
+def validate(values: dict) -> SimParams:
+    """Check raw parameter values and build SimParams.
+
+    Raises:
+        ParameterError: Naming the first bad parameter and what was expected.
+    """
+    for spec in PARAMETERS:
+        value = values[spec.name]
+        if spec.choices and value not in spec.choices:
+            raise ParameterError(
+                f"parameter '{spec.name}': {value!r} is not one of {list(spec.choices)}"
+            )
+        if spec.minimum is not None and not (spec.minimum <= value <= spec.maximum):
+            raise ParameterError(
+                f"parameter '{spec.name}': {value!r} is outside [{spec.minimum}, {spec.maximum}]"
+            )
+    timestep = float(values["timestep"])
+    period = 1.0 / float(values["control_rate_hz"])
+    ratio = period / timestep
+    if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+        raise ParameterError(
+            f"parameter 'control_rate_hz': period {period} s is not a multiple of the timestep "
+            f"{timestep} s"
+        )
+    for name in ("tactile_rate_hz", "ground_truth_rate_hz", "camera_rate_hz"):
+        rate = float(values[name])
+        if rate > float(values["control_rate_hz"]):
+            raise ParameterError(
+                f"parameter '{name}': {rate} Hz is above control_rate_hz "
+                f"{values['control_rate_hz']} Hz"
+            )
+    return SimParams(
+        robot_description=_resolve(values["robot_description"], "robot_description"),
+        scene=_resolve(values["scene"], "scene"),
+        mode=values["mode"],
+        seed=int(values["seed"]),
+        timestep=timestep,
+        control_rate_hz=float(values["control_rate_hz"]),
+        tactile_rate_hz=float(values["tactile_rate_hz"]),
+        camera_rate_hz=float(values["camera_rate_hz"]),
+        ground_truth_rate_hz=float(values["ground_truth_rate_hz"]),
+        real_time_factor=float(values["real_time_factor"]),
+        lockstep_sources=tuple(s for s in values["lockstep_sources"] if s),
+        lockstep_timeout_s=float(values["lockstep_timeout_s"]),
+        hold_stand_on_start=bool(values["hold_stand_on_start"]),
+        diagnostics_rate_hz=float(values["diagnostics_rate_hz"]),
+        max_kp=float(values["max_kp"]),
+        max_kd=float(values["max_kd"]),
+    )
