@@ -38,10 +38,12 @@ from humanoid_sim.params import PARAMETERS, ParameterError, SimParams, validate
 
 # State streams are published reliable keep-last: best-effort subscribers connect as well, and
 # lockstep controllers can ask for reliability so that no state goes unanswered.
-STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                       history=HistoryPolicy.KEEP_LAST)
-COMMAND_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE,
-                         history=HistoryPolicy.KEEP_LAST)
+STATE_QOS = QoSProfile(
+    depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
+)
+COMMAND_QOS = QoSProfile(
+    depth=50, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
+)
 
 
 class SimNode(Node):
@@ -52,8 +54,9 @@ class SimNode(Node):
         self.params = self._declare_parameters()
         robot = load_robot_description(self.params.robot_description)
         scene = load_scene(self.params.scene)
-        self.sim = Simulation(robot, scene, self.params.seed, self.params.timestep,
-                              self.params.control_period)
+        self.sim = Simulation(
+            robot, scene, self.params.seed, self.params.timestep, self.params.control_period
+        )
         self.sim.mux.max_kp, self.sim.mux.max_kd = self.params.max_kp, self.params.max_kd
         if not self.params.hold_stand_on_start:
             self._go_limp()
@@ -67,7 +70,8 @@ class SimNode(Node):
         self._camera_error = ""
         self._diag_last = (time.monotonic(), 0.0, dict(self._counts))
         self._every = {
-            name: self._divisor(rate) for name, rate in (
+            name: self._divisor(rate)
+            for name, rate in (
                 ("tactile", self.params.tactile_rate_hz),
                 ("camera", self.params.camera_rate_hz),
                 ("ground_truth", self.params.ground_truth_rate_hz),
@@ -103,8 +107,12 @@ class SimNode(Node):
 
     def _go_limp(self) -> None:
         count = len(self.sim.joint_names)
-        self.sim.command(name=self.sim.joint_names, position=np.zeros(count),
-                         kp=np.zeros(count), kd=np.zeros(count))
+        self.sim.command(
+            name=self.sim.joint_names,
+            position=np.zeros(count),
+            kp=np.zeros(count),
+            kd=np.zeros(count),
+        )
 
     def _make_publishers(self) -> None:
         self.pub_clock = self.create_publisher(Clock, "/clock", STATE_QOS)
@@ -238,7 +246,11 @@ class SimNode(Node):
         q, dq, tau = out["joints"]
         msg = self._joint_msg
         msg.header.stamp = stamp
-        msg.position, msg.velocity, msg.effort = conv.doubles(q), conv.doubles(dq), conv.doubles(tau)
+        msg.position, msg.velocity, msg.effort = (
+            conv.doubles(q),
+            conv.doubles(dq),
+            conv.doubles(tau),
+        )
         self.pub_joints.publish(msg)
         imu = out["imu"]
         imu_msg = Imu()
@@ -249,7 +261,10 @@ class SimNode(Node):
         imu_msg.orientation.y, imu_msg.orientation.z = float(y), float(z)
         av, la = imu.angular_velocity, imu.linear_acceleration
         imu_msg.angular_velocity.x, imu_msg.angular_velocity.y, imu_msg.angular_velocity.z = (
-            float(av[0]), float(av[1]), float(av[2]))
+            float(av[0]),
+            float(av[1]),
+            float(av[2]),
+        )
         imu_msg.linear_acceleration.x, imu_msg.linear_acceleration.y = float(la[0]), float(la[1])
         imu_msg.linear_acceleration.z = float(la[2])
         self.pub_imu.publish(imu_msg)
@@ -317,7 +332,9 @@ class SimNode(Node):
         odom.child_frame_id = self.robot.base_link
         conv.set_pose(odom.pose.pose, base.position, base.orientation)
         v, w = base.linear_velocity, base.angular_velocity
-        odom.twist.twist.linear.x, odom.twist.twist.linear.y, odom.twist.twist.linear.z = map(float, v)
+        odom.twist.twist.linear.x, odom.twist.twist.linear.y, odom.twist.twist.linear.z = map(
+            float, v
+        )
         odom.twist.twist.angular.x, odom.twist.twist.angular.y = float(w[0]), float(w[1])
         odom.twist.twist.angular.z = float(w[2])
         self.pub_base_truth.publish(odom)
@@ -377,8 +394,9 @@ class SimNode(Node):
         f, t = request.force, request.torque
         with self._cv:
             try:
-                self.sim.apply_wrench(request.body, [f.x, f.y, f.z], [t.x, t.y, t.z],
-                                      request.duration_s)
+                self.sim.apply_wrench(
+                    request.body, [f.x, f.y, f.z], [t.x, t.y, t.z], request.duration_s
+                )
                 response.success, response.message = True, f"pushing {request.body}"
             except SimError as error:
                 response.success, response.message = False, str(error)

@@ -28,33 +28,84 @@ class ParamSpec:
 
 
 PARAMETERS = (
-    ParamSpec("robot_description", "config/robots/g1_dex3.yaml",
-              "Robot description YAML (relative paths resolve against the stack root)"),
+    ParamSpec(
+        "robot_description",
+        "config/robots/g1_dex3.yaml",
+        "Robot description YAML (relative paths resolve against the stack root)",
+    ),
     ParamSpec("scene", "config/scenes/table_objects.yaml", "Scene YAML: table and objects"),
-    ParamSpec("mode", "paced", "paced: wall-clock real time; lockstep: deterministic, steps when "
-              "every lockstep source has answered the last state", choices=("paced", "lockstep")),
+    ParamSpec(
+        "mode",
+        "paced",
+        "paced: wall-clock real time; lockstep: deterministic, steps when "
+        "every lockstep source has answered the last state",
+        choices=("paced", "lockstep"),
+    ),
     ParamSpec("seed", 0, "Seed for the object poses", minimum=0, maximum=2**31 - 1),
     ParamSpec("timestep", 0.002, "Physics step [s]", minimum=0.0002, maximum=0.005),
-    ParamSpec("control_rate_hz", 500.0, "Rate of /joint_states, /imu/data, foot wrenches and "
-              "/clock [Hz] (of sim time); a divisor of the physics rate", minimum=10.0,
-              maximum=5000.0),
-    ParamSpec("tactile_rate_hz", 500.0, "Rate of the simulated skins' frames [Hz]; 0 disables",
-              minimum=0.0, maximum=5000.0),
-    ParamSpec("camera_rate_hz", 15.0, "Rate of the RGB-D camera [Hz]; 0 disables", minimum=0.0,
-              maximum=60.0),
-    ParamSpec("ground_truth_rate_hz", 100.0, "Rate of /sim/base and /sim/objects [Hz]; 0 disables",
-              minimum=0.0, maximum=5000.0),
-    ParamSpec("real_time_factor", 1.0, "Target speed in paced mode (1 = real time)",
-              minimum=0.01, maximum=100.0),
-    ParamSpec("lockstep_sources", [""], "JointCommand.source names lockstep waits for each "
-              "step; empty: free-run as fast as possible"),
-    ParamSpec("lockstep_timeout_s", 2.0, "Wall time lockstep waits for a source before "
-              "stepping anyway (counted on /diagnostics; determinism is then lost)",
-              minimum=0.001, maximum=600.0),
-    ParamSpec("hold_stand_on_start", True, "Start with every joint holding the stand posture "
-              "with stand gains and gravity feed-forward (a robot placed standing)"),
-    ParamSpec("diagnostics_rate_hz", 1.0, "Rate of /diagnostics [Hz] (wall time)",
-              minimum=0.1, maximum=50.0),
+    ParamSpec(
+        "control_rate_hz",
+        500.0,
+        "Rate of /joint_states, /imu/data, foot wrenches and "
+        "/clock [Hz] (of sim time); a divisor of the physics rate",
+        minimum=10.0,
+        maximum=5000.0,
+    ),
+    ParamSpec(
+        "tactile_rate_hz",
+        500.0,
+        "Rate of the simulated skins' frames [Hz]; 0 disables",
+        minimum=0.0,
+        maximum=5000.0,
+    ),
+    ParamSpec(
+        "camera_rate_hz",
+        15.0,
+        "Rate of the RGB-D camera [Hz]; 0 disables",
+        minimum=0.0,
+        maximum=60.0,
+    ),
+    ParamSpec(
+        "ground_truth_rate_hz",
+        100.0,
+        "Rate of /sim/base and /sim/objects [Hz]; 0 disables",
+        minimum=0.0,
+        maximum=5000.0,
+    ),
+    ParamSpec(
+        "real_time_factor",
+        1.0,
+        "Target speed in paced mode (1 = real time)",
+        minimum=0.01,
+        maximum=100.0,
+    ),
+    ParamSpec(
+        "lockstep_sources",
+        [""],
+        "JointCommand.source names lockstep waits for each "
+        "step; empty: free-run as fast as possible",
+    ),
+    ParamSpec(
+        "lockstep_timeout_s",
+        2.0,
+        "Wall time lockstep waits for a source before "
+        "stepping anyway (counted on /diagnostics; determinism is then lost)",
+        minimum=0.001,
+        maximum=600.0,
+    ),
+    ParamSpec(
+        "hold_stand_on_start",
+        True,
+        "Start with every joint holding the stand posture "
+        "with stand gains and gravity feed-forward (a robot placed standing)",
+    ),
+    ParamSpec(
+        "diagnostics_rate_hz",
+        1.0,
+        "Rate of /diagnostics [Hz] (wall time)",
+        minimum=0.1,
+        maximum=50.0,
+    ),
     ParamSpec("max_kp", 2000.0, "Largest accepted kp [N*m/rad]", minimum=0.0, maximum=1e5),
     ParamSpec("max_kd", 100.0, "Largest accepted kd [N*m*s/rad]", minimum=0.0, maximum=1e4),
 )

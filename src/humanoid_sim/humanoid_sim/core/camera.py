@@ -6,8 +6,8 @@ Only the robot's visual meshes and the scene are drawn (not the collision meshes
 double the triangles), without shadows, reflections or skybox, and robot meshes whose bounding
 sphere lies outside the view frustum are culled before the scene is built (MuJoCo submits every
 geom to OpenGL, and on a CPU rasteriser the robot's 230k-vertex meshes cost more than the pixels;
-geoms with alpha 0 are skipped by ``mjv_updateScene``, so culling sets alpha 0 for one frame). Needs an OpenGL backend:
-``MUJOCO_GL=egl`` (default here) or ``osmesa``.
+geoms with alpha 0 are skipped by ``mjv_updateScene``, so culling sets alpha 0 for one frame).
+Needs an OpenGL backend: ``MUJOCO_GL=egl`` (default here) or ``osmesa``.
 """
 
 from __future__ import annotations
@@ -50,8 +50,11 @@ class RgbdCamera:
             ) from error
         mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._context)
         self._scene = mujoco.MjvScene(model, maxgeom=4000)
-        for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION,
-                     mujoco.mjtRndFlag.mjRND_SKYBOX):
+        for flag in (
+            mujoco.mjtRndFlag.mjRND_SHADOW,
+            mujoco.mjtRndFlag.mjRND_REFLECTION,
+            mujoco.mjtRndFlag.mjRND_SKYBOX,
+        ):
             self._scene.flags[flag] = False
         self._option = mujoco.MjvOption()
         self._option.geomgroup[:] = 0
@@ -86,8 +89,15 @@ class RgbdCamera:
         saved_alpha = model.geom_rgba[culled, 3].copy()
         model.geom_rgba[culled, 3] = 0.0
         try:
-            mujoco.mjv_updateScene(model, data, self._option, None, self._camera,
-                                   mujoco.mjtCatBit.mjCAT_ALL, self._scene)
+            mujoco.mjv_updateScene(
+                model,
+                data,
+                self._option,
+                None,
+                self._camera,
+                mujoco.mjtCatBit.mjCAT_ALL,
+                self._scene,
+            )
         finally:
             model.geom_rgba[culled, 3] = saved_alpha
         self.culled_last = int(culled.size)

@@ -157,22 +157,42 @@ def _add_robot_io(spec: mujoco.MjSpec, robot: RobotDescription) -> None:
     if imu_body is None:
         raise SimError(f"IMU link {robot.imu_link!r} not in the URDF")
     imu_body.add_site(name="imu")
-    spec.add_sensor(name="imu_quat", type=mujoco.mjtSensor.mjSENS_FRAMEQUAT,
-                    objtype=mujoco.mjtObj.mjOBJ_SITE, objname="imu")
-    spec.add_sensor(name="imu_gyro", type=mujoco.mjtSensor.mjSENS_GYRO,
-                    objtype=mujoco.mjtObj.mjOBJ_SITE, objname="imu")
-    spec.add_sensor(name="imu_acc", type=mujoco.mjtSensor.mjSENS_ACCELEROMETER,
-                    objtype=mujoco.mjtObj.mjOBJ_SITE, objname="imu")
+    spec.add_sensor(
+        name="imu_quat",
+        type=mujoco.mjtSensor.mjSENS_FRAMEQUAT,
+        objtype=mujoco.mjtObj.mjOBJ_SITE,
+        objname="imu",
+    )
+    spec.add_sensor(
+        name="imu_gyro",
+        type=mujoco.mjtSensor.mjSENS_GYRO,
+        objtype=mujoco.mjtObj.mjOBJ_SITE,
+        objname="imu",
+    )
+    spec.add_sensor(
+        name="imu_acc",
+        type=mujoco.mjtSensor.mjSENS_ACCELEROMETER,
+        objtype=mujoco.mjtObj.mjOBJ_SITE,
+        objname="imu",
+    )
     for side, (link, _sole) in robot.feet.items():
         body = spec.body(link)
         if body is None:
             raise SimError(f"foot link {link!r} not in the URDF")
         # The sensor site sits on the ankle roll axis, where a real G1 ankle F/T sensor would.
         body.add_site(name=f"{side}_ankle_ft")
-        spec.add_sensor(name=f"{side}_foot_force", type=mujoco.mjtSensor.mjSENS_FORCE,
-                        objtype=mujoco.mjtObj.mjOBJ_SITE, objname=f"{side}_ankle_ft")
-        spec.add_sensor(name=f"{side}_foot_torque", type=mujoco.mjtSensor.mjSENS_TORQUE,
-                        objtype=mujoco.mjtObj.mjOBJ_SITE, objname=f"{side}_ankle_ft")
+        spec.add_sensor(
+            name=f"{side}_foot_force",
+            type=mujoco.mjtSensor.mjSENS_FORCE,
+            objtype=mujoco.mjtObj.mjOBJ_SITE,
+            objname=f"{side}_ankle_ft",
+        )
+        spec.add_sensor(
+            name=f"{side}_foot_torque",
+            type=mujoco.mjtSensor.mjSENS_TORQUE,
+            objtype=mujoco.mjtObj.mjOBJ_SITE,
+            objname=f"{side}_ankle_ft",
+        )
     cam = robot.camera
     cam_body = spec.body(cam.link)
     if cam_body is None:

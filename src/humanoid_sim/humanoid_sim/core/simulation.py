@@ -90,10 +90,13 @@ class Simulation:
         self.tactile = TactileSkinSim(self.model, self.data, robot.skins)
         base_joint = self.model.body_jntadr[self.built.base_body]
         self._base_qpos = int(self.model.jnt_qposadr[base_joint])
-        self._base_dofs = np.arange(self.model.jnt_dofadr[base_joint],
-                                    self.model.jnt_dofadr[base_joint] + 6)
+        self._base_dofs = np.arange(
+            self.model.jnt_dofadr[base_joint], self.model.jnt_dofadr[base_joint] + 6
+        )
         self._pushes: list[tuple[int, float, np.ndarray]] = []
-        self._foot_bodies = {side: self.model.body(link).id for side, (link, _) in robot.feet.items()}
+        self._foot_bodies = {
+            side: self.model.body(link).id for side, (link, _) in robot.feet.items()
+        }
         self.stand_qpos = np.zeros(self.model.nq)
         self.stand_feedforward = np.zeros(len(self.built.joint_names))
         self.reset(self.seed)
@@ -120,12 +123,12 @@ class Simulation:
         self._pushes.clear()
         self.data.xfrc_applied[:] = 0.0
         qpos = self.data.qpos
-        qpos[self._base_qpos:self._base_qpos + 7] = [0, 0, 1.0, 1, 0, 0, 0]
+        qpos[self._base_qpos : self._base_qpos + 7] = [0, 0, 1.0, 1, 0, 0, 0]
         for name, angle in self.robot.stand_posture.items():
             qpos[self.built.qpos_index[self.joint_names.index(name)]] = angle
         for name, pose in sample_object_poses(self.scene, self.seed).items():
             adr = self.built.object_qpos[name]
-            qpos[adr:adr + 7] = pose
+            qpos[adr : adr + 7] = pose
         mujoco.mj_kinematics(self.model, self.data)
         # Lower the robot until its lowest foot collision geom touches the floor.
         lowest = np.inf
@@ -137,9 +140,7 @@ class Simulation:
         qpos[self._base_qpos + 2] -= lowest
         mujoco.mj_forward(self.model, self.data)
         self.stand_qpos = qpos.copy()
-        feet = [
-            (self._foot_bodies[side], self.sole_position(side)) for side in self.robot.feet
-        ]
+        feet = [(self._foot_bodies[side], self.sole_position(side)) for side in self.robot.feet]
         self.stand_feedforward, _ = standing_feedforward(
             self.model, self.data, self._base_dofs, self.built.qvel_index, feet
         )
@@ -248,8 +249,11 @@ class Simulation:
         """IMU reading (what a real IMU gives; no ground truth position)."""
         adr = self.built.imu_sensor_adr
         s = self.data.sensordata
-        return ImuReading(s[adr["quat"]:adr["quat"] + 4].copy(), s[adr["gyro"]:adr["gyro"] + 3].copy(),
-                          s[adr["acc"]:adr["acc"] + 3].copy())
+        return ImuReading(
+            s[adr["quat"] : adr["quat"] + 4].copy(),
+            s[adr["gyro"] : adr["gyro"] + 3].copy(),
+            s[adr["acc"] : adr["acc"] + 3].copy(),
+        )
 
     def foot_wrench(self, side: str) -> Wrench:
         """Ankle force/torque sensor, as the wrench the ground applies through the foot.
@@ -260,7 +264,7 @@ class Simulation:
         """
         force_adr, torque_adr = self.built.foot_sensor_adr[side]
         s = self.data.sensordata
-        return Wrench(-s[force_adr:force_adr + 3].copy(), -s[torque_adr:torque_adr + 3].copy())
+        return Wrench(-s[force_adr : force_adr + 3].copy(), -s[torque_adr : torque_adr + 3].copy())
 
     def tactile_readings(self):
         """Taxel readings per skin (see :class:`TactileSkinSim`)."""
@@ -271,10 +275,15 @@ class Simulation:
         """Ground-truth state of a body (for evaluation only; controllers never read it)."""
         body_id = body if isinstance(body, int) else self.model.body(body).id
         velocity = np.zeros(6)
-        mujoco.mj_objectVelocity(self.model, self.data, mujoco.mjtObj.mjOBJ_BODY, body_id,
-                                 velocity, 0)
-        return BodyState(self.data.xpos[body_id].copy(), self.data.xquat[body_id].copy(),
-                         velocity[3:].copy(), velocity[:3].copy())
+        mujoco.mj_objectVelocity(
+            self.model, self.data, mujoco.mjtObj.mjOBJ_BODY, body_id, velocity, 0
+        )
+        return BodyState(
+            self.data.xpos[body_id].copy(),
+            self.data.xquat[body_id].copy(),
+            velocity[3:].copy(),
+            velocity[:3].copy(),
+        )
 
     def base_state(self) -> BodyState:
         """Ground-truth state of the floating base."""

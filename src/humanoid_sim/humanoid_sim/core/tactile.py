@@ -70,8 +70,13 @@ def _ray_to_body(model, data, body_id: int, point: np.ndarray, direction: np.nda
             distance = mujoco.mj_rayMesh(model, data, geom, point, direction, normal)
         else:
             distance = mujoco.mju_rayGeom(
-                data.geom_xpos[geom], data.geom_xmat[geom], model.geom_size[geom],
-                point, direction, int(model.geom_type[geom]), normal,
+                data.geom_xpos[geom],
+                data.geom_xmat[geom],
+                model.geom_size[geom],
+                point,
+                direction,
+                int(model.geom_type[geom]),
+                normal,
             )
         if distance >= 0 and (best is None or distance < best[0]):
             best = (distance, normal)
@@ -137,8 +142,9 @@ def layout_pad(model: mujoco.MjModel, data: mujoco.MjData, pad: PadSpec) -> PadL
             else:
                 taxels[index], normals[index] = hit
                 projected[index] = True
-    return PadLayout(pad, body_id, taxels, normals, rotation, origin,
-                     pad.pitch[0] * pad.pitch[1], projected)
+    return PadLayout(
+        pad, body_id, taxels, normals, rotation, origin, pad.pitch[0] * pad.pitch[1], projected
+    )
 
 
 class TactileSkinSim:
@@ -157,7 +163,7 @@ class TactileSkinSim:
                 self._pads_by_body.setdefault(layout.body_id, []).append((skin_name, index))
         self._force = np.zeros(6)
         self._zero = {
-            skin: [self._reading(l, np.zeros((len(l.taxels_link), 3))) for l in layouts]
+            skin: [self._reading(pad, np.zeros((len(pad.taxels_link), 3))) for pad in layouts]
             for skin, layouts in self.layouts.items()
         }
 
