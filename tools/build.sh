@@ -10,10 +10,14 @@ fi
 . .venv/bin/activate
 export AMENT_PREFIX_PATH="$VIRTUAL_ENV"
 echo "[build] colcon build (first build ~1 min: humanoid_interfaces generates C and Python code)"
+rm -f "$STAMP"
+set +e
 colcon --log-base log build --symlink-install --metas colcon.meta \
-  --event-handlers console_cohesion- summary+ status- 2>&1 | grep -v "doesn't contain any 'local_setup" || true
-if [ ! -f install/humanoid_interfaces/share/humanoid_interfaces/package.xml ]; then
-  echo "[build] FAILED: see log/latest_build" >&2
+  --event-handlers console_cohesion- summary+ status- 2>&1 | grep -v "doesn't contain any 'local_setup"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+  echo "[build] FAILED (colcon exit $status): see the output above and log/latest_build" >&2
   exit 1
 fi
 for pkg in src/*/; do
