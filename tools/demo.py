@@ -52,7 +52,7 @@ def main() -> int:
     from nav_msgs.msg import Odometry
 
     from harness.processes import NodeGroup
-    from harness.ros import TestNode, reliable_qos, sensor_qos
+    from harness.ros import TestNode, reliable_qos
     from harness.wiring import node_specs
 
     report = pathlib.Path(args.report_dir)
@@ -82,7 +82,7 @@ def main() -> int:
                         latest[label] = msg
 
                 node.create_subscription(
-                    msg_type, topic, on_message, sensor_qos(5) if sensor else reliable_qos(10)
+                    msg_type, topic, on_message, reliable_qos(2) if sensor else reliable_qos(10)
                 )
             node.create_subscription(
                 Odometry, "/sim/base", lambda m: latest.__setitem__("base", m), reliable_qos(10)

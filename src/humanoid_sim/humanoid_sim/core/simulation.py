@@ -234,7 +234,7 @@ class Simulation:
         ratio = mass / self.model.body_mass[body]
         self.model.body_mass[body] = mass
         self.model.body_inertia[body] *= ratio
-        mujoco.mj_setConst(self.model, self.data)
+        mujoco.mj_setConst(self.model, mujoco.MjData(self.model))  # scratch: keeps the state
 
     # ------------------------------------------------------------------------------ sensors
     def joint_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
