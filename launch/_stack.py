@@ -71,6 +71,7 @@ def node_action(key: str, entry: dict[str, Any], arguments: dict[str, Any], root
     if overrides:
         # After the files, so that the overrides win.
         parameters.append(overrides)
+    log_level = entry.get("log_level", "$(log_level)")
     return Node(
         package=entry["package"],
         executable=entry["executable"],
@@ -81,7 +82,7 @@ def node_action(key: str, entry: dict[str, Any], arguments: dict[str, Any], root
             (substitutions(source), substitutions(target))
             for source, target in (entry.get("remappings") or {}).items()
         ],
-        ros_arguments=["--log-level", substitutions(entry.get("log_level", "$(log_level)"))],
+        ros_arguments=["--log-level", substitutions(log_level)] if log_level else [],
         additional_env={
             name: substitutions(value) for name, value in (entry.get("env") or {}).items()
         },
@@ -96,7 +97,9 @@ def parameter_value(value: Any, arguments: dict[str, Any]) -> Any:
     whole = SUBSTITUTION.fullmatch(value)
     if whole:
         argument_type = arguments[whole.group(1)].get("type", "str")
-        return ParameterValue(LaunchConfiguration(whole.group(1)), value_type=VALUE_TYPES[argument_type])
+        return ParameterValue(
+            LaunchConfiguration(whole.group(1)), value_type=VALUE_TYPES[argument_type]
+        )
     return ParameterValue(substitutions(value), value_type=str)
 
 

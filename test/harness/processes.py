@@ -213,7 +213,7 @@ class NodeProcess:
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
-        traceback: TracebackType | None,
+        exc_traceback: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -287,7 +287,7 @@ class NodeGroup:
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
-        traceback: TracebackType | None,
+        exc_traceback: TracebackType | None,
     ) -> None:
         if exc_type is None:
             self.stop_and_check()

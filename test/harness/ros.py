@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -35,7 +36,10 @@ MessageT = TypeVar("MessageT")
 
 
 def sensor_qos(depth: int = 10) -> QoSProfile:
-    """Best effort, keep last: how the stack publishes sensor streams (and it hears any publisher)."""
+    """Best effort, keep last: how the stack publishes sensor streams.
+
+    A best-effort subscription also hears reliable publishers.
+    """
     return QoSProfile(
         depth=depth,
         history=HistoryPolicy.KEEP_LAST,
@@ -77,6 +81,7 @@ class Collector(Generic[MessageT]):
         self._arrival_times: list[float] = []
         self._condition = threading.Condition()
         self._close: Callable[[], None] = lambda: None
+        self._publisher_count: Callable[[], int] = lambda: 0
 
     def _on_message(self, message: MessageT) -> None:
         with self._condition:
@@ -143,10 +148,24 @@ class Collector(Generic[MessageT]):
             f"({received} received, none matched); {self._describe_publishers()}"
         )
 
+    def wait_for_publishers(self, count: int = 1, timeout: float = DEFAULT_TIMEOUT_S) -> int:
+        """Wait until this subscription matched ``count`` publishers (QoS-compatible ones whose
+        discovery completed); return how many it matched."""
+        deadline = time.monotonic() + timeout
+        while (matched := self._publisher_count()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"this subscription to '{self.topic}' matched only {matched} of {count} "
+                    f"publisher(s) within {timeout} s; {self._describe_publishers()}"
+                )
+            time.sleep(_POLL_PERIOD_S)
+        return matched
+
     def close(self) -> None:
         """Destroy the subscription; the messages stay readable."""
         self._close()
         self._close = lambda: None
+        self._publisher_count = lambda: 0
 
 
 class RateMeasurement(NamedTuple):
@@ -188,7 +207,13 @@ class TestNode:
 
     def _spin(self) -> None:
         while not self._stop.is_set() and self.context.ok():
-            self._executor.spin_once(timeout_sec=0.05)
+            try:
+                self._executor.spin_once(timeout_sec=0.05)
+            except Exception:
+                if not self.context.ok():
+                    break
+                # A test's callback failed: show it, and keep the node alive for the others.
+                traceback.print_exc()
 
     def close(self) -> None:
         """Stop spinning and shut the node and its context down."""
@@ -207,7 +232,7 @@ class TestNode:
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
-        traceback: TracebackType | None,
+        exc_traceback: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -222,6 +247,7 @@ class TestNode:
             message_type, topic, collector._on_message, qos or reliable_qos(100)
         )
         collector._close = lambda: self.node.destroy_subscription(subscription)
+        collector._publisher_count = subscription.get_publisher_count
         return collector
 
     def wait_for_message(
@@ -261,6 +287,31 @@ class TestNode:
             self.wait_for_subscribers(publisher, wait_for_subscribers, timeout)
         return publisher
 
+    def publish_until(
+        self,
+        publisher: Publisher,
+        message: Any,
+        collector: Collector[Any],
+        count: int = 1,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        period: float = 0.2,
+    ) -> list[Any]:
+        """Publish ``message`` every ``period`` seconds until ``collector`` holds ``count``
+        messages; return them. For chains of nodes, whose inner links' discovery cannot be
+        observed from outside."""
+        deadline = time.monotonic() + timeout
+        while True:
+            publisher.publish(message)
+            try:
+                return collector.wait_for(count, min(period, max(0.0, deadline - time.monotonic())))
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"published on '{publisher.topic_name}' for {timeout} s but "
+                        f"'{collector.topic}' got {len(collector)} of {count} message(s); "
+                        f"{self.describe_publishers(collector.topic)}"
+                    ) from None
+
     def wait_for_publishers(
         self, topic: str, count: int = 1, timeout: float = DEFAULT_TIMEOUT_S
     ) -> int:
@@ -285,28 +336,45 @@ class TestNode:
                 timeout,
                 f"subscriber(s) on '{topic}'",
             )
-        return self._wait_for_count(
-            publisher.get_subscription_count,
-            count,
-            timeout,
-            f"subscription(s) matched to this node's publisher on '{publisher.topic_name}'",
-        )
+        try:
+            return self._wait_for_count(
+                publisher.get_subscription_count,
+                count,
+                timeout,
+                f"subscription(s) matched to this node's publisher on '{publisher.topic_name}'",
+            )
+        except TimeoutError as error:
+            raise TimeoutError(
+                f"{error}; {self.describe_subscribers(publisher.topic_name)}"
+            ) from None
 
     def describe_publishers(self, topic: str) -> str:
         """A sentence listing ``topic``'s publishers and their QoS (for error messages)."""
+        return self._describe_endpoints(topic, "publishers")
+
+    def describe_subscribers(self, topic: str) -> str:
+        """A sentence listing ``topic``'s subscribers and their QoS (for error messages)."""
+        return self._describe_endpoints(topic, "subscribers")
+
+    def _describe_endpoints(self, topic: str, kind: str) -> str:
+        query = (
+            self.node.get_publishers_info_by_topic
+            if kind == "publishers"
+            else self.node.get_subscriptions_info_by_topic
+        )
         try:
-            infos = self.node.get_publishers_info_by_topic(self.node.resolve_topic_name(topic))
+            infos = query(self.node.resolve_topic_name(topic))
         except Exception as error:  # graph queries fail once the context is shut down
-            return f"publishers unknown ({error})"
+            return f"{kind} unknown ({error})"
         if not infos:
-            return "the topic has no publishers"
+            return f"the topic has no {kind}"
         described = [
             f"{info.node_namespace.rstrip('/')}/{info.node_name} "
             f"({info.qos_profile.reliability.name.lower()}, "
             f"{info.qos_profile.durability.name.lower()})"
             for info in infos
         ]
-        return f"publishers: {', '.join(described)}"
+        return f"{kind}: {', '.join(described)}"
 
     def measure_rate(
         self,
@@ -351,6 +419,22 @@ class TestNode:
             return int((name, namespace) in self.node.get_node_names_and_namespaces())
 
         self._wait_for_count(present, 1, timeout, f"node '{namespace.rstrip('/')}/{name}'")
+
+    def wait_for_node_ready(
+        self, name: str, namespace: str = "/", timeout: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
+        """Wait until node ``namespace/name`` answers its parameter service, which it does only
+        once its constructor has finished and it spins; return its ``use_sim_time``.
+
+        A node joins the graph as soon as its rclpy Node exists, possibly long before it is
+        ready (a simulator still compiling its model, say).
+        """
+        deadline = time.monotonic() + timeout
+        self.wait_for_node(name, namespace, timeout)
+        fully_qualified = f"{namespace.rstrip('/')}/{name}"
+        return self.get_parameters(
+            fully_qualified, ["use_sim_time"], max(0.0, deadline - time.monotonic())
+        )
 
     # --- services ---------------------------------------------------------------------------
 
@@ -409,9 +493,7 @@ class TestNode:
     # --- helpers ----------------------------------------------------------------------------
 
     @staticmethod
-    def _wait_for_count(
-        current: Callable[[], int], count: int, timeout: float, what: str
-    ) -> int:
+    def _wait_for_count(current: Callable[[], int], count: int, timeout: float, what: str) -> int:
         deadline = time.monotonic() + timeout
         while True:
             value = current()

@@ -91,7 +91,7 @@ class NodeSpec:
 
 
 def absolute_namespace(namespace: str) -> str:
-    """Return ``namespace`` absolute, e.g. ``''`` -> ``'/'``, ``'robot//arm/'`` -> ``'/robot/arm'``."""
+    """Return ``namespace`` absolute: ``''`` -> ``'/'``, ``'robot//arm/'`` -> ``'/robot/arm'``."""
     parts = [part for part in namespace.split("/") if part]
     return "/" + "/".join(parts)
 

@@ -107,7 +107,8 @@ class StackDescription:
         unknown = sorted(set(given) - set(self.arguments))
         if unknown:
             raise WiringError(
-                f"unknown launch argument(s) {unknown}; {self.path} declares {sorted(self.arguments)}"
+                f"unknown launch argument(s) {unknown}; "
+                f"{self.path} declares {sorted(self.arguments)}"
             )
         values = {name: argument.default for name, argument in self.arguments.items()}
         for name, value in given.items():
@@ -116,7 +117,8 @@ class StackDescription:
             argument = self.arguments[name]
             if argument.choices and value not in argument.choices:
                 raise WiringError(
-                    f"launch argument '{name}' is {value!r}; expected one of {list(argument.choices)}"
+                    f"launch argument '{name}' is {value!r}; "
+                    f"expected one of {list(argument.choices)}"
                 )
             coerce(value, argument.type, f"launch argument '{name}'")
         return values
@@ -314,14 +316,13 @@ def _expect_keys(
     value: Any, required: set[str], where: str, optional: set[str] | None = None
 ) -> None:
     _mapping(value, where)
+    allowed = required | (optional or set())
     missing = sorted(required - set(value))
-    unknown = sorted(set(value) - required - (optional or set()))
+    unknown = sorted(set(value) - allowed)
     if missing:
         raise WiringError(f"{where} lacks {missing}")
     if unknown:
-        raise WiringError(
-            f"{where} has unknown key(s) {unknown}; allowed: {sorted(required | (optional or set()))}"
-        )
+        raise WiringError(f"{where} has unknown key(s) {unknown}; allowed: {sorted(allowed)}")
 
 
 def _absolute(root: Path, path: str) -> Path:

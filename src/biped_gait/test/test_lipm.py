@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+
 from biped_gait.core import lipm
 from biped_gait.errors import BipedGaitError
 

@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 import pytest
+
 from dexterous_hand_ctrl.core.hand_model import (
     RIGHT_DEX3,
     HandModel,

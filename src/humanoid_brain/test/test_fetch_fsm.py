@@ -1,6 +1,7 @@
 """Tests of the fetch-the-object state machine (no ROS graph needed)."""
 
 import pytest
+
 from humanoid_brain.core.fetch_fsm import (
     FetchConfig,
     FetchInputs,

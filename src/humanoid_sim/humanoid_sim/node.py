@@ -472,6 +472,9 @@ def main(args=None) -> int:
         print(f"humanoid_sim: refusing to start: {error}", file=sys.stderr)
         rclpy.try_shutdown()
         return 2
+    except KeyboardInterrupt:  # stopped while building the model: a clean stop
+        rclpy.try_shutdown()
+        return 0
     node.start()
     try:
         rclpy.spin(node)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from tactile_driver.core.calibration import TaxelCalibration
 from tactile_driver.errors import TactileDriverError
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from vision_node.core.projection import CameraIntrinsics, backproject, box_depth, project
 from vision_node.errors import VisionNodeError
 

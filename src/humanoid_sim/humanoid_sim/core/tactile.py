@@ -135,6 +135,8 @@ def layout_pad(model: mujoco.MjModel, data: mujoco.MjData, pad: PadSpec) -> PadL
             planar = pad.center + x_axis * offset_x + y_axis * offset_y
             hit = project(planar)
             index = row * pad.cols + col
+            if hit is not None and (origin - hit[0]) @ pad.normal > max(pad.pitch):
+                hit = None  # the ray went past an edge or into a cavity, far below the skin
             if hit is None:
                 # Off the edge of a rounded segment: keep the taxel on the tangent plane.
                 taxels[index] = origin + x_axis * offset_x + y_axis * offset_y
