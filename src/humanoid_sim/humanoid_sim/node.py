@@ -480,6 +480,11 @@ def main(args=None) -> int:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        # A message taken while SIGINT tears the context down fails to convert; that is part
+        # of a clean stop. With the context still up it is a real failure.
+        if rclpy.ok():
+            raise
     finally:
         # rclpy's SIGINT handler shuts the context down and then chains to Python's, which
         # raises KeyboardInterrupt wherever the main thread is next: ignore further SIGINTs so
