@@ -72,6 +72,8 @@ class Simulation:
         timestep: float = 0.002,
         control_period: float = 0.002,
     ):
+        if not (np.isfinite(timestep) and timestep > 0):
+            raise SimError(f"timestep must be a positive number of seconds, got {timestep}")
         substeps = control_period / timestep
         if control_period <= 0 or abs(substeps - round(substeps)) > 1e-9:
             raise SimError(
