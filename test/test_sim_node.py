@@ -79,7 +79,9 @@ def test_robot_topics(running_sim) -> None:
         total += wrench.wrench.force.z
     assert 0.9 * 34.0 * 9.81 < total < 1.1 * 35.0 * 9.81  # both feet carry the ~34.4 kg robot
 
-    tactile = node.wait_for_message("/right_hand/tactile/raw", TactileFrame, 10.0, reliable_qos(10))
+    tactile = node.wait_for_message(
+        "/right_hand/tactile/sim_pressure", TactileFrame, 10.0, reliable_qos(10)
+    )
     assert tactile.skin_id == "right_hand" and len(tactile.pads) == 6
     tips = [p for p in tactile.pads if p.name.endswith("_tip")]
     assert len(tips) == 3

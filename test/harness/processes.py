@@ -234,16 +234,18 @@ class NodeGroup:
         extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.processes = [NodeProcess(spec, log_directory, extra_env) for spec in specs]
-        names = [process.spec.name for process in self.processes]
+        names = [_qualified(process.spec) for process in self.processes]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"node names must be unique in a group, repeated: {duplicates}")
 
     def __getitem__(self, name: str) -> NodeProcess:
-        for process in self.processes:
-            if process.spec.name == name:
-                return process
-        raise KeyError(f"no node '{name}' in this group: {[p.spec.name for p in self.processes]}")
+        """The node called ``name``, or with fully qualified name ``name`` (``/ns/name``)."""
+        matches = [p for p in self.processes if name in (p.spec.name, _qualified(p.spec))]
+        if len(matches) == 1:
+            return matches[0]
+        known = [_qualified(p.spec) for p in self.processes]
+        raise KeyError(f"{len(matches)} nodes match '{name}' in this group: {known}")
 
     def start(self) -> NodeGroup:
         try:
@@ -294,6 +296,11 @@ class NodeGroup:
         else:
             # The body already failed: stop everything, and let its error be the one reported.
             self.stop()
+
+
+def _qualified(spec: NodeSpec) -> str:
+    namespace = spec.absolute_namespace.rstrip("/")
+    return f"{namespace}/{spec.name}"
 
 
 def _reserve_log_path(directory: Path, name: str) -> Path:

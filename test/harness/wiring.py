@@ -180,9 +180,13 @@ def load_stack_file(path: Path | str = STACK_FILE) -> StackDescription:
         missing = [member for member in members if member not in nodes]
         if missing:
             raise WiringError(f"{path}: stacks.{name} names undefined node(s) {missing}")
-        names = [nodes[member].name for member in members]
+        # Two nodes may share a name in different namespaces (/right_hand/tactile_driver and
+        # /left_hand/tactile_driver), not in the same one.
+        names = [(nodes[member].namespace, nodes[member].name) for member in members]
         if len(set(names)) != len(names):
-            raise WiringError(f"{path}: stacks.{name} starts two nodes with one name: {names}")
+            raise WiringError(
+                f"{path}: stacks.{name} starts two nodes with one name in one namespace: {names}"
+            )
         stacks[name] = tuple(members)
     for node in nodes.values():
         for where, template in _templates(node):

@@ -45,6 +45,7 @@ STATE_QOS = QoSProfile(
 IMAGE_QOS = QoSProfile(
     depth=2, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
 )
+REPUBLISH_S = 0.2  # lockstep: re-send the state this often until every source has answered
 COMMAND_QOS = QoSProfile(
     depth=50, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
 )
@@ -127,7 +128,9 @@ class SimNode(Node):
             for side in self.robot.feet
         }
         self.pub_tactile = {
-            skin.name: self.create_publisher(TactileFrame, f"/{skin.name}/tactile/raw", STATE_QOS)
+            skin.name: self.create_publisher(
+                TactileFrame, f"/{skin.name}/tactile/sim_pressure", STATE_QOS
+            )
             for skin in self.robot.skins
         }
         self._pad_templates = {
@@ -182,7 +185,7 @@ class SimNode(Node):
                 self._publish(now_ns, outputs)
                 self._steps += 1
                 if self.params.mode == "lockstep":
-                    self._wait_for_sources(now_ns)
+                    self._wait_for_sources(now_ns, outputs)
                 else:
                     target = wall_start + (self.sim.time + self.sim.control_period - sim_start) / (
                         self.params.real_time_factor
@@ -207,18 +210,27 @@ class SimNode(Node):
             if camera is not None:
                 camera.close()
 
-    def _wait_for_sources(self, now_ns: int) -> None:
+    def _wait_for_sources(self, now_ns: int, outputs: dict) -> None:
+        """Block until every lockstep source answered the state stamped ``now_ns``.
+
+        Until a source has answered once, it is waited for without a time limit (it may still
+        be starting or discovering the graph), and the state is published again every
+        ``REPUBLISH_S``, since a state published before discovery completes is lost. After
+        that, ``lockstep_timeout_s`` bounds the wait and a timeout is counted and reported.
+        """
         sources = self.params.lockstep_sources
         if not sources:
             return
         deadline = time.monotonic() + self.params.lockstep_timeout_s
+        next_republish = time.monotonic() + REPUBLISH_S
         with self._cv:
             while self._running:
                 missing = [s for s in sources if self._answered_ns.get(s, -1) < now_ns]
                 if not missing:
                     return
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                now = time.monotonic()
+                never_answered = any(s not in self._answered_ns for s in missing)
+                if now >= deadline and not never_answered:
                     self._lockstep_timeouts += 1
                     self.get_logger().warn(
                         f"lockstep: no command from {missing} for t={now_ns / 1e9:.3f} s within "
@@ -226,7 +238,16 @@ class SimNode(Node):
                         throttle_duration_sec=5.0,
                     )
                     return
-                self._cv.wait(remaining)
+                if never_answered and now >= next_republish:
+                    next_republish = now + REPUBLISH_S
+                    self._cv.release()
+                    try:
+                        self._publish(now_ns, outputs)
+                    finally:
+                        self._cv.acquire()
+                    continue
+                wake = next_republish if never_answered else deadline
+                self._cv.wait(max(0.0, min(wake, deadline if not never_answered else wake) - now))
 
     def _read_outputs(self, camera) -> dict:
         sim = self.sim

@@ -1,0 +1,1 @@
+"""Swappable sources of raw tactile frames, chosen by name through one registry."""

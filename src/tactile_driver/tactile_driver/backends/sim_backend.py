@@ -1,0 +1,117 @@
+"""`sim` backend: frames straight from the simulator's tactile skins, for lockstep tests.
+
+The simulator publishes each skin's ideal taxel pressures (humanoid_interfaces/TactileFrame,
+kPa) on ``/<skin>/tactile/sim_pressure``. This backend turns them into the raw counts an e-skin
+board would send (``counts = offset + pressure * counts_per_kpa``, clipped to uint16), so the
+driver's calibration, baseline, contact and slip processing runs exactly as on hardware. The
+frame keeps the simulator's stamp, so outputs are stamped with the time of the measurement.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import numpy as np
+
+from tactile_driver.backends.base import BackendContext, BackendError, TactileBackend
+from tactile_driver.core.frames import RawFrame, RawPad
+
+
+def pressures_to_counts(pressure_kpa, offset_counts: float, counts_per_kpa: float) -> np.ndarray:
+    """Ideal pressures [kPa] -> raw uint16 counts of a linear taxel."""
+    counts = offset_counts + np.asarray(pressure_kpa, dtype=np.float64) * counts_per_kpa
+    return np.clip(np.rint(counts), 0, 65535).astype(np.uint16)
+
+
+class SimBackend(TactileBackend):
+    """Reads the simulator's skin topic (needs the driver's ROS node).
+
+    Options:
+        topic: Source topic (default ``/<skin>/tactile/sim_pressure``).
+        offset_counts: Simulated unloaded reading [counts] (default 1000).
+        counts_per_kpa: Simulated sensitivity [counts/kPa] (default 30).
+        queue_size: Frames kept when the driver falls behind (default 64; oldest dropped).
+    """
+
+    def __init__(self, options, context: BackendContext):
+        super().__init__(options, context)
+        self._unknown_options({"topic", "offset_counts", "counts_per_kpa", "queue_size"})
+        if context.node is None:
+            raise BackendError("backend 'sim' needs the driver's ROS node (context.node)")
+        self.topic = str(self.options.get("topic", f"/{context.skin}/tactile/sim_pressure"))
+        self.offset = float(self.options.get("offset_counts", 1000.0))
+        self.counts_per_kpa = float(self.options.get("counts_per_kpa", 30.0))
+        if self.counts_per_kpa <= 0:
+            raise BackendError(
+                f"backend 'sim': counts_per_kpa must be > 0, got {self.counts_per_kpa}"
+            )
+        self._queue: deque[RawFrame] = deque(maxlen=int(self.options.get("queue_size", 64)))
+        self._condition = threading.Condition()
+        self._counters = {"frames": 0, "dropped_queue": 0, "wrong_layout": 0}
+        self._subscription = None
+
+    def start(self) -> None:
+        from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+        from humanoid_interfaces.msg import TactileFrame
+
+        qos = QoSProfile(
+            depth=50, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
+        )
+        self._subscription = self.context.node.create_subscription(
+            TactileFrame, self.topic, self._on_frame, qos
+        )
+
+    def _on_frame(self, msg) -> None:
+        import time
+
+        expected = self.context.pads
+        if len(msg.pads) != len(expected) or any(
+            pad.name != shape.name or pad.rows != shape.rows or pad.cols != shape.cols
+            for pad, shape in zip(msg.pads, expected, strict=False)
+        ):
+            self._counters["wrong_layout"] += 1
+            return
+        pads = [
+            RawPad(
+                index,
+                pad.rows,
+                pad.cols,
+                pressures_to_counts(pad.pressure, self.offset, self.counts_per_kpa),
+            )
+            for index, pad in enumerate(msg.pads)
+        ]
+        stamp = msg.header.stamp
+        frame = RawFrame(
+            board_id=self.context.board_id,
+            sequence=int(msg.sequence),
+            device_time_us=(stamp.sec * 1_000_000 + stamp.nanosec // 1000) & 0xFFFFFFFF,
+            pads=pads,
+            receive_time_ns=time.monotonic_ns(),
+            stamp_ns=stamp.sec * 1_000_000_000 + stamp.nanosec,
+        )
+        with self._condition:
+            if len(self._queue) == self._queue.maxlen:
+                self._counters["dropped_queue"] += 1
+            self._queue.append(frame)
+            self._counters["frames"] += 1
+            self._condition.notify_all()
+
+    def read(self, timeout: float) -> list[RawFrame]:
+        with self._condition:
+            if not self._queue:
+                self._condition.wait(timeout)
+            frames = list(self._queue)
+            self._queue.clear()
+        return frames
+
+    def stop(self) -> None:
+        if self._subscription is not None:
+            self.context.node.destroy_subscription(self._subscription)
+            self._subscription = None
+        with self._condition:
+            self._condition.notify_all()
+
+    def stats(self) -> dict[str, float]:
+        return {**self._counters, "connected": 1.0 if self._subscription is not None else 0.0}
