@@ -289,7 +289,6 @@ class PtyEmulator:
         )
         self.log: list[tuple[int, str]] | None = [] if record else None
         self.finished = threading.Event()
-        self.ready = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._master: int | None = None
@@ -309,7 +308,6 @@ class PtyEmulator:
         self._pending = b""
         self.slave_name = os.ttyname(slave)
         _replace_symlink(self.slave_name, self.link)
-        self.ready.set()
         return self.slave_name
 
     def close(self) -> None:
@@ -471,6 +469,10 @@ class PtyEmulator:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Make :meth:`run` return soon (safe from a signal handler or another thread)."""
+        self._stop.set()
+
     def stop(self, close: bool = True) -> None:
         """Stop writing (joins the thread) and, by default, close the pty and remove the link."""
         self._stop.set()
@@ -551,7 +553,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     def on_signal(signum, _frame):
-        emulator._stop.set()
+        emulator.request_stop()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)

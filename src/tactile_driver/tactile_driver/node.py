@@ -83,6 +83,13 @@ class TactileDriverNode(Node):
         )
         self._last_mosaic_ns = 0
         self._templates = [self._pad_template(p) for p in geometry.pads]
+        self._contacts_msg = ContactArray()
+        self._contacts_msg.header.frame_id = geometry.base_link
+        self._contacts_msg.skin_id = self.params.skin
+        for pad in geometry.pads:
+            contact = Contact()
+            contact.header.frame_id, contact.pad = pad.link, pad.name
+            self._contacts_msg.contacts.append(contact)
         self._lock = threading.Lock()
         self._counters = {"frames_out": 0, "wrong_layout": 0, "slip_events": 0, "dead_taxels": 0}
         self._latency_ns = np.zeros(LATENCY_WINDOW, dtype=np.int64)
@@ -171,35 +178,31 @@ class TactileDriverNode(Node):
         frame_msg.header.stamp, frame_msg.header.frame_id = stamp, base
         frame_msg.skin_id = self.params.skin
         frame_msg.sequence = frame.sequence & 0xFFFFFFFF
-        contacts = ContactArray()
-        contacts.header.stamp, contacts.header.frame_id = stamp, base
-        contacts.skin_id = self.params.skin
+        contacts = self._contacts_msg
+        contacts.header.stamp = stamp
         slips = 0
-        for template, pad, geometry in zip(
-            self._templates, output.pads, self.geometry.pads, strict=True
+        for template, contact, pad in zip(
+            self._templates, contacts.contacts, output.pads, strict=True
         ):
             template.pressure = _floats(pad.pressure_kpa)
             if pad.shear_kpa is not None:
-                template.shear_x, template.shear_y = (
-                    _floats(pad.shear_kpa[0]),
-                    _floats(pad.shear_kpa[1]),
-                )
+                template.shear_x = _floats(pad.shear_kpa[0])
+                template.shear_y = _floats(pad.shear_kpa[1])
             template.status = pad.status.astype(np.uint8).tobytes()
-            contact = Contact()
-            contact.header.stamp, contact.header.frame_id = stamp, geometry.link
-            contact.pad = pad.name
+            # Contact messages are built once and updated in place: constructing six nested
+            # messages per frame cost more than computing them.
+            contact.header.stamp = stamp
             c = pad.contact
             contact.in_contact = bool(c.in_contact)
             contact.force_n = float(c.force_n)
-            contact.cop.x, contact.cop.y, contact.cop.z = map(float, c.cop_link)
-            contact.cop_pad.x, contact.cop_pad.y, contact.cop_pad.z = map(float, c.cop_pad)
-            contact.normal.x, contact.normal.y, contact.normal.z = map(float, c.normal_link)
-            contact.shear_n.x, contact.shear_n.y, contact.shear_n.z = map(float, c.shear_n_link)
+            _set_xyz(contact.cop, c.cop_link)
+            _set_xyz(contact.cop_pad, c.cop_pad)
+            _set_xyz(contact.normal, c.normal_link)
+            _set_xyz(contact.shear_n, c.shear_n_link)
             contact.area_m2 = float(c.area_m2)
             contact.slip_score = float(pad.slip_score)
             contact.slip = bool(pad.slip)
             slips += int(pad.slip)
-            contacts.contacts.append(contact)
         frame_msg.pads = self._templates
         self.pub_frames.publish(frame_msg)
         self.pub_contacts.publish(contacts)
@@ -284,6 +287,11 @@ class TactileDriverNode(Node):
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.status = [status]
         self.pub_diagnostics.publish(msg)
+
+
+def _set_xyz(target, values) -> None:
+    """Fill a Point or Vector3 from three numbers."""
+    target.x, target.y, target.z = float(values[0]), float(values[1]), float(values[2])
 
 
 def _time(nanoseconds: int):

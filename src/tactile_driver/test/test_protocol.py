@@ -108,6 +108,9 @@ def test_encoder_rejects_unrepresentable_frames():
     with pytest.raises(ValueError, match="shear flag is per frame"):
         shear_pad = RawPad(1, 1, 2, np.array([1, 2]), np.zeros((2, 2), np.int16))
         encode_frame(RawFrame(1, 0, 0, [good, shear_pad]))
+    with pytest.raises(ValueError, match="shear outside int16"):
+        shear_pad = RawPad(0, 1, 2, np.array([1, 2]), np.array([[0, 40000], [0, 0]]))
+        encode_frame(RawFrame(1, 0, 0, [shear_pad]))
     with pytest.raises(ValueError, match="board_id"):
         encode_frame(RawFrame(256, 0, 0, [good]))
     with pytest.raises(ValueError, match="payload"):

@@ -128,6 +128,15 @@ def test_press_pattern_loads_a_pad(tmp_path):
     assert peak > 1300  # a press well above the 1000-count offset
 
 
+def test_slip_pattern_with_shear(tmp_path):
+    frames, _, _ = _run(tmp_path, pattern="slip", shear=True)
+    tip = [f.pads[1] for f in frames]  # the index fingertip, 3x6
+    assert all(p.shear is not None and p.shear.shape == (2, 18) for p in tip)
+    columns = {int(np.argmax(p.counts.reshape(3, 6).max(axis=0))) for p in tip}
+    assert len(columns) >= 4  # the contact sweeps across the pad
+    assert max(int(p.shear[0].max()) for p in tip) > 200  # traction along the sweep
+
+
 def test_corrupted_frames_are_counted_and_never_returned(tmp_path):
     _, stats, counters = _run(tmp_path, corrupt_every=7)
     assert counters["corrupted"] > 0

@@ -29,6 +29,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+import serial
+
 from tactile_driver.backends.base import BackendContext, BackendError, TactileBackend
 from tactile_driver.core.frames import RawFrame
 from tactile_driver.core.protocol import FrameDecoder, FrameValidator
@@ -156,8 +158,6 @@ class SerialBackend(TactileBackend):
             logger.info(message)
 
     def _open(self) -> bool:
-        import serial
-
         try:
             port = serial.Serial(self.port, self.baudrate, timeout=0)
         except (serial.SerialException, OSError, ValueError) as error:
@@ -182,8 +182,6 @@ class SerialBackend(TactileBackend):
                 port.close()
 
     def _run(self) -> None:
-        import serial
-
         ever_connected = False
         delay = self.reconnect_min_s
         while not self._stop.is_set():

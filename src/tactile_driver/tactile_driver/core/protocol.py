@@ -77,9 +77,18 @@ def encode_frame(frame: RawFrame) -> bytes:
         raise ValueError("some pads have shear and some do not: the shear flag is per frame")
     if not 0 <= frame.board_id <= 255:
         raise ValueError(f"board_id {frame.board_id}: expected 0..255")
-    parts: list[bytes] = []
-    for pad in pads:
-        n = pad.rows * pad.cols
+    per_taxel = 3 if shear else 1  # 16-bit words per taxel
+    sizes = [pad.rows * pad.cols for pad in pads]
+    length = 2 * sum(2 + per_taxel * n for n in sizes)
+    if length > MAX_PAYLOAD:
+        raise ValueError(f"payload of {length} bytes: at most {MAX_PAYLOAD}")
+    # All blocks are 16-bit words: fill one int64 buffer, range-check it once, convert once.
+    # Shear is stored offset by 0x8000 (so every valid word is in [0, 65535]); flipping bit 15
+    # afterwards turns v + 0x8000 into the two's complement of v.
+    words = np.empty(length // 2, np.int64)
+    shear_slices = []
+    w = 0
+    for pad, n in zip(pads, sizes, strict=True):
         if not (0 <= pad.index <= 255 and 1 <= pad.rows <= 255 and 1 <= pad.cols <= 255):
             raise ValueError(
                 f"pad index {pad.index} {pad.rows}x{pad.cols}: index 0..255, rows/cols 1..255"
@@ -87,20 +96,26 @@ def encode_frame(frame: RawFrame) -> bytes:
         counts = np.asarray(pad.counts).reshape(-1)
         if counts.size != n:
             raise ValueError(f"pad {pad.index}: {counts.size} counts, expected rows*cols = {n}")
-        if counts.size and (counts.min() < 0 or counts.max() > 0xFFFF):
-            raise ValueError(f"pad {pad.index}: counts outside [0, 65535]")
-        parts.append(PAD_HEADER.pack(pad.index, pad.rows, pad.cols, 0))
-        parts.append(counts.astype(_U16).tobytes())
+        words[w] = pad.index | (pad.rows << 8)
+        words[w + 1] = pad.cols
+        words[w + 2 : w + 2 + n] = counts
         if shear:
-            values = np.asarray(pad.shear)
+            values = np.asarray(pad.shear).reshape(-1)
             if values.size != 2 * n:
                 raise ValueError(f"pad {pad.index}: {values.size} shear values, expected {2 * n}")
-            if values.min() < -0x8000 or values.max() > 0x7FFF:
-                raise ValueError(f"pad {pad.index}: shear outside int16")
-            parts.append(values.reshape(-1).astype(_I16).tobytes())
-    payload = b"".join(parts)
-    if len(payload) > MAX_PAYLOAD:
-        raise ValueError(f"payload of {len(payload)} bytes: at most {MAX_PAYLOAD}")
+            section = slice(w + 2 + n, w + 2 + 3 * n)
+            words[section] = values
+            words[section] += 0x8000
+            shear_slices.append(section)
+        w += 2 + per_taxel * n
+    if words.size and (words.min() < 0 or words.max() > 0xFFFF):
+        for pad in pads:  # slow path, only to name the culprit
+            counts = np.asarray(pad.counts)
+            if counts.min() < 0 or counts.max() > 0xFFFF:
+                raise ValueError(f"pad {pad.index}: counts outside [0, 65535]")
+        raise ValueError("shear outside int16")
+    for section in shear_slices:
+        words[section] ^= 0x8000
     head = HEADER.pack(
         SYNC,
         VERSION,
@@ -109,9 +124,9 @@ def encode_frame(frame: RawFrame) -> bytes:
         frame.device_time_us & _U32_MASK,
         len(pads),
         FLAG_SHEAR if shear else 0,
-        len(payload),
+        length,
     )
-    body = head + payload
+    body = head + words.astype(_U16).tobytes()
     return body + CRC.pack(crc16(memoryview(body)[2:]))
 
 
@@ -264,25 +279,33 @@ class FrameDecoder:
 
 
 def _parse_payload(payload: bytes, pad_count: int, shear: bool) -> RawFrame | None:
-    """The pads of a CRC-valid payload, or None if the blocks do not fill it exactly."""
+    """The pads of a CRC-valid payload, or None if the blocks do not fill it exactly.
+
+    Every block is a whole number of 16-bit words, so the payload is converted once to native
+    uint16 and each pad's counts (and shear, as int16) are views into that one array.
+    """
+    size = len(payload)
+    if size & 1:
+        return None
+    words = np.frombuffer(payload, _U16).astype(np.uint16)
+    signed = words.view(np.int16) if shear else None
+    per_taxel = 6 if shear else 2
     pads: list[RawPad] = []
     offset = 0
-    size = len(payload)
-    per_taxel = 6 if shear else 2
     for _ in range(pad_count):
         if size - offset < PAD_HEADER_SIZE:
             return None
-        index, rows, cols, _reserved = PAD_HEADER.unpack_from(payload, offset)
+        index, rows, cols = payload[offset], payload[offset + 1], payload[offset + 2]
         offset += PAD_HEADER_SIZE
         n = rows * cols
         if n == 0 or size - offset < per_taxel * n:
             return None
-        counts = np.frombuffer(payload, _U16, n, offset).astype(np.uint16)
-        offset += 2 * n
+        w = offset >> 1
+        counts = words[w : w + n]
         shear_xy = None
-        if shear:
-            shear_xy = np.frombuffer(payload, _I16, 2 * n, offset).astype(np.int16).reshape(2, n)
-            offset += 4 * n
+        if signed is not None:
+            shear_xy = signed[w + n : w + 3 * n].reshape(2, n)
+        offset += per_taxel * n
         pads.append(RawPad(index, rows, cols, counts, shear_xy))
     if offset != size:
         return None
