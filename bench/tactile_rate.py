@@ -21,6 +21,7 @@ Usage: bench/tactile_rate.py [--seconds 60] [--rate-hz 1000]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
@@ -111,18 +112,8 @@ def main() -> int:
     for spec in node_specs("tactile", {"tactile_backend": "serial", "use_sim_time": "false"}):
         skin = "right_hand" if spec.namespace.endswith("right_hand") else "left_hand"
         options = f"{{serial: {{port: {work / f'eskin_{skin}'}}}}}"
-        specs.append(
-            type(spec)(
-                **{
-                    **spec.__dict__,
-                    "overrides": {
-                        **spec.overrides,
-                        "backend_options": options,
-                        "diagnostics_rate_hz": 1.0,
-                    },
-                }
-            )
-        )
+        overrides = {**spec.overrides, "backend_options": options, "diagnostics_rate_hz": 1.0}
+        specs.append(dataclasses.replace(spec, overrides=overrides))
     received = {skin: [] for skin in hands}
     diagnostics = {}
     ping_latency = []

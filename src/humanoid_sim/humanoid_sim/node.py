@@ -21,6 +21,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import WrenchStamped
 from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -66,6 +67,7 @@ class SimNode(Node):
         if not self.params.hold_stand_on_start:
             self._go_limp()
         self.robot = robot
+        self._object_specs = {o.name: o for o in scene.objects}
         self._cv = threading.Condition()
         self._running = True
         self._answered_ns: dict[str, int] = {}
@@ -99,8 +101,6 @@ class SimNode(Node):
     def _declare_parameters(self) -> SimParams:
         values = {}
         for spec in PARAMETERS:
-            from rcl_interfaces.msg import ParameterDescriptor
-
             descriptor = ParameterDescriptor(description=spec.description)
             values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
         return validate(values)
@@ -247,7 +247,7 @@ class SimNode(Node):
                         self._cv.acquire()
                     continue
                 wake = next_republish if never_answered else deadline
-                self._cv.wait(max(0.0, min(wake, deadline if not never_answered else wake) - now))
+                self._cv.wait(max(0.0, wake - now))
 
     def _read_outputs(self, camera) -> dict:
         sim = self.sim
@@ -369,15 +369,14 @@ class SimNode(Node):
         array_msg = DetectionArray()
         array_msg.header.stamp = stamp
         array_msg.header.frame_id = "world"
-        specs = {o.name: o for o in self.sim.scene.objects}
         for name, state in objects.items():
             det = Detection3D()
             det.header = array_msg.header
             det.id = name
-            det.box.class_name = specs[name].shape
+            det.box.class_name = self._object_specs[name].shape
             det.box.score = 1.0
             conv.set_pose(det.pose, state.position, state.orientation)
-            det.size.x, det.size.y, det.size.z = specs[name].extents
+            det.size.x, det.size.y, det.size.z = self._object_specs[name].extents
             det.position_covariance = 0.0
             array_msg.detections.append(det)
         self.pub_objects_truth.publish(array_msg)

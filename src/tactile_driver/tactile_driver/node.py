@@ -91,7 +91,9 @@ class TactileDriverNode(Node):
             contact.header.frame_id, contact.pad = pad.link, pad.name
             self._contacts_msg.contacts.append(contact)
         self._lock = threading.Lock()
-        self._counters = {"frames_out": 0, "wrong_layout": 0, "slip_events": 0, "dead_taxels": 0}
+        self._counters = {"frames_out": 0, "wrong_layout": 0, "slip_events": 0}
+        self._last_output = None  # the newest SkinOutput, for taxel health on /diagnostics
+        self._diag_previous = (time.monotonic_ns(), 0)
         self._latency_ns = np.zeros(LATENCY_WINDOW, dtype=np.int64)
         self._latency_count = 0
         self._last_frame_ns = time.monotonic_ns()
@@ -221,9 +223,7 @@ class TactileDriverNode(Node):
         with self._lock:
             self._counters["frames_out"] += 1
             self._counters["slip_events"] += slips
-            self._counters["dead_taxels"] = int(
-                sum(int(np.count_nonzero(p.status)) for p in output.pads)
-            )
+            self._last_output = output
             if frame.receive_time_ns:
                 self._latency_ns[self._latency_count % LATENCY_WINDOW] = (
                     out_ns - frame.receive_time_ns
@@ -249,8 +249,12 @@ class TactileDriverNode(Node):
             count = min(self._latency_count, LATENCY_WINDOW)
             latencies = self._latency_ns[:count].copy()
             age_s = (now - self._last_frame_ns) * 1e-9
+            last_output = self._last_output
+        dead_taxels = (
+            sum(int(np.count_nonzero(p.status)) for p in last_output.pads) if last_output else 0
+        )
         backend = self.backend.stats()
-        previous = getattr(self, "_diag_previous", (now, counters["frames_out"]))
+        previous = self._diag_previous
         rate = (counters["frames_out"] - previous[1]) / max((now - previous[0]) * 1e-9, 1e-9)
         self._diag_previous = (now, counters["frames_out"])
         status = DiagnosticStatus()
@@ -260,9 +264,9 @@ class TactileDriverNode(Node):
         errors = sum(int(backend.get(k, 0)) for k in ("crc_errors", "bad_headers", "wrong_layout"))
         if errors or counters["wrong_layout"] or backend.get("dropped_frames", 0):
             level, message = DiagnosticStatus.WARN, "bad or dropped frames (see counters)"
-        if counters["dead_taxels"]:
+        if dead_taxels:
             level = DiagnosticStatus.WARN
-            message = f"{counters['dead_taxels']} dead or stuck taxels masked"
+            message = f"{dead_taxels} dead or stuck taxels masked"
         if age_s > self.params.stale_timeout_s:
             level = DiagnosticStatus.ERROR
             message = f"stale: no frame for {age_s:.2f} s (backend '{self.params.backend}')"
@@ -274,7 +278,7 @@ class TactileDriverNode(Node):
             "frames_out": str(counters["frames_out"]),
             "wrong_layout_dropped": str(counters["wrong_layout"]),
             "slip_events": str(counters["slip_events"]),
-            "dead_taxels": str(counters["dead_taxels"]),
+            "dead_taxels": str(dead_taxels),
             "taring": str(self.processor.taring).lower(),
             "last_error": self._last_error,
         }

@@ -136,11 +136,7 @@ class ReplayBackend(TactileBackend):
             reader.close()
 
     def stats(self) -> dict[str, float]:
-        decoder = {
-            k: float(v)
-            for k, v in vars(self._decoder).items()
-            if isinstance(v, int) and not k.startswith("_")
-        }
+        decoder = {k: float(v) for k, v in self._decoder.counters().items()}
         return {
             **self._counters,
             **decoder,

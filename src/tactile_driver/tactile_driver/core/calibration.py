@@ -30,22 +30,31 @@ def _positive_int(data: Mapping[str, Any], key: str) -> int:
     return int(value)
 
 
-def _per_taxel(value: Any, n: int, name: str) -> np.ndarray:
-    """A scalar (same value for every taxel) or a sequence of exactly ``n`` finite values."""
+def per_taxel_array(value: Any, n: int, label: str) -> np.ndarray:
+    """A scalar (same value for every taxel) or a sequence of exactly ``n`` finite values.
+
+    Args:
+        value: The YAML value.
+        n: Taxels of the pad (rows * cols).
+        label: How errors name the value, e.g. ``calibration 'offset_counts'``.
+
+    Raises:
+        TactileDriverError: Not numbers, a wrong count, or non-finite values.
+    """
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise TactileDriverError(f"calibration '{name}' = {value!r}: expected numbers") from exc
+        raise TactileDriverError(f"{label} = {value!r}: expected numbers") from exc
     if arr.ndim == 0:
         arr = np.full(n, float(arr))
     if arr.shape != (n,):
         raise TactileDriverError(
-            f"calibration '{name}' has shape {arr.shape}: expected a scalar or ({n},) "
-            f"(rows * cols values, row-major)"
+            f"{label} has {arr.size} values (shape {arr.shape}): expected a scalar or {n} "
+            f"values, shape ({n},) (rows * cols, row-major)"
         )
     if not np.all(np.isfinite(arr)):
         bad = np.flatnonzero(~np.isfinite(arr)).tolist()
-        raise TactileDriverError(f"calibration '{name}' has non-finite values at taxels {bad}")
+        raise TactileDriverError(f"{label} has non-finite values at taxels {bad}")
     return arr
 
 
@@ -70,7 +79,7 @@ class TaxelCalibration:
     def __post_init__(self) -> None:
         n = self.rows * self.cols
         for name in ("offset_counts", "gain_kpa_per_count"):
-            arr = _per_taxel(getattr(self, name), n, name)
+            arr = per_taxel_array(getattr(self, name), n, f"calibration '{name}'")
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
         if np.any(self.gain_kpa_per_count <= 0.0):

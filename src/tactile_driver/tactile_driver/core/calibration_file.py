@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from tactile_driver.core.calibration import TaxelCalibration
+from tactile_driver.core.calibration import TaxelCalibration, per_taxel_array
 from tactile_driver.core.pad_geometry import PadGeometry, SkinGeometry
 from tactile_driver.errors import TactileDriverError
 
@@ -51,21 +51,7 @@ class SkinCalibration:
 
 
 def _per_taxel(value: Any, pad: PadGeometry, key: str, where: str) -> np.ndarray:
-    n = pad.num_taxels
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TactileDriverError(f"{where} '{key}' = {value!r}: expected numbers") from exc
-    if arr.ndim == 0:
-        arr = np.full(n, float(arr))
-    if arr.shape != (n,):
-        raise TactileDriverError(
-            f"{where} '{key}' has {arr.size} values (shape {arr.shape}): expected a scalar or "
-            f"{n} values (rows * cols = {pad.rows} * {pad.cols}, row-major)"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise TactileDriverError(f"{where} '{key}' has non-finite values: expected finite")
-    return arr
+    return per_taxel_array(value, pad.num_taxels, f"{where} '{key}'")
 
 
 def _check_entry(entry: Any, where: str) -> Mapping[str, Any]:
