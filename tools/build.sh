@@ -2,6 +2,10 @@
 # colcon build of the workspace with the venv's ROS 2; skipped when nothing under src/ changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One build at a time in this workspace (parallel test runs and a demo share build/ and install/).
+mkdir -p install
+exec 9>install/.humanoid-build-lock
+flock 9
 STAMP=install/.humanoid-build-stamp
 if [ -f "$STAMP" ] && [ -z "$(find src colcon.meta -newer "$STAMP" -print -quit)" ]; then
   exit 0
