@@ -57,6 +57,20 @@ rclpy.try_shutdown()
 """
 
 
+def frame_sequence(raw: bytes) -> int:
+    """TactileFrame.sequence read straight from the CDR bytes (header, skin_id, sequence).
+
+    The bench subscribes to serialized frames so that counting them costs microseconds: a
+    Python subscriber deserializing 2 kHz of nested messages would itself become the bottleneck
+    and report drops that are not the driver's.
+    """
+    offset = 4 + 8  # encapsulation header, stamp
+    for _ in range(2):  # header.frame_id, skin_id: uint32 length (with NUL), characters
+        length = int.from_bytes(raw[offset : offset + 4], "little")
+        offset = (offset + 4 + length + 3) & ~3
+    return int.from_bytes(raw[offset : offset + 4], "little")
+
+
 def cpu_seconds(pid: int) -> float:
     fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -123,8 +137,9 @@ def main() -> int:
             monitor.node.create_subscription(
                 TactileFrame,
                 f"/{skin}/tactile/frames",
-                lambda m, s=skin: received[s].append(m.sequence),
+                lambda m, s=skin: received[s].append(frame_sequence(m)),
                 reliable_qos(1000),
+                raw=True,
             )
         monitor.node.create_subscription(
             DiagnosticArray,

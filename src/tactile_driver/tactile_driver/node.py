@@ -12,7 +12,7 @@ events included), ``tactile/wire`` (TactileRaw, the frame's wire bytes), ``tacti
 
 from __future__ import annotations
 
-import array
+import copy
 import signal
 import sys
 import threading
@@ -29,7 +29,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
-from humanoid_interfaces.msg import Contact, ContactArray, TactileFrame, TactilePad, TactileRaw
+from humanoid_interfaces.msg import ContactArray, TactileFrame, TactilePad, TactileRaw
 from tactile_driver.backends.base import BackendContext, PadShape
 from tactile_driver.backends.registry import load_backend
 from tactile_driver.core.calibration_file import default_skin_calibration, load_skin_calibration
@@ -39,13 +39,10 @@ from tactile_driver.core.protocol import encode_frame
 from tactile_driver.errors import TactileDriverError
 from tactile_driver.mosaic import MosaicRenderer
 from tactile_driver.params import PARAMETERS, validate
+from tactile_driver.skin_messages import SkinMessages
 
 QOS = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 LATENCY_WINDOW = 2000
-
-
-def _floats(values: np.ndarray) -> array.array:
-    return array.array("f", np.ascontiguousarray(values, dtype=np.float32).tobytes())
 
 
 class TactileDriverNode(Node):
@@ -82,14 +79,8 @@ class TactileDriverNode(Node):
             int(1e9 / self.params.mosaic_rate_hz) if self.params.mosaic_rate_hz > 0 else 0
         )
         self._last_mosaic_ns = 0
-        self._templates = [self._pad_template(p) for p in geometry.pads]
-        self._contacts_msg = ContactArray()
-        self._contacts_msg.header.frame_id = geometry.base_link
-        self._contacts_msg.skin_id = self.params.skin
-        for pad in geometry.pads:
-            contact = Contact()
-            contact.header.frame_id, contact.pad = pad.link, pad.name
-            self._contacts_msg.contacts.append(contact)
+        self._pad_templates = [self._pad_template(p) for p in geometry.pads]
+        self._messages = self._skin_messages([False] * len(geometry.pads))
         self._lock = threading.Lock()
         self._counters = {"frames_out": 0, "wrong_layout": 0, "slip_events": 0}
         self._last_output = None  # the newest SkinOutput, for taxel health on /diagnostics
@@ -119,6 +110,17 @@ class TactileDriverNode(Node):
             flat[name] = self.declare_parameter(name, default, descriptor).value
         self.processing = ProcessorParams.from_flat(flat)
         return params
+
+    def _skin_messages(self, shear: list[bool]) -> SkinMessages:
+        """Output messages for a shear layout; says once if the fast serialized path is off."""
+        templates = [copy.deepcopy(t) for t in self._pad_templates]
+        messages = SkinMessages(self.params.skin, self.geometry.base_link, templates, shear)
+        if not messages.fast:
+            self.get_logger().warning(
+                f"publishing message objects (slower): pre-serialized path unavailable: "
+                f"{messages.fast_error}"
+            )
+        return messages
 
     def _pad_template(self, pad) -> TactilePad:
         msg = TactilePad()
@@ -174,40 +176,21 @@ class TactileDriverNode(Node):
             stamp_ns = self.get_clock().now().nanoseconds - age
         t = stamp_ns * 1e-9
         output = self.processor.process(frame, t)
+        messages = self._messages
+        shear = [pad.shear_kpa is not None for pad in output.pads]
+        if shear != messages.shear:
+            messages = self._messages = self._skin_messages(shear)
+        if messages.fast:
+            frame_bytes, contact_bytes = messages.patch(output, stamp_ns, frame.sequence)
+            self.pub_frames.publish(frame_bytes)
+            self.pub_contacts.publish(contact_bytes)
+        else:
+            messages.fill(output, stamp_ns, frame.sequence)
+            self.pub_frames.publish(messages.frame)
+            self.pub_contacts.publish(messages.contacts)
+        slips = sum(int(pad.slip) for pad in output.pads)
         stamp = _time(stamp_ns)
         base = self.geometry.base_link
-        frame_msg = TactileFrame()
-        frame_msg.header.stamp, frame_msg.header.frame_id = stamp, base
-        frame_msg.skin_id = self.params.skin
-        frame_msg.sequence = frame.sequence & 0xFFFFFFFF
-        contacts = self._contacts_msg
-        contacts.header.stamp = stamp
-        slips = 0
-        for template, contact, pad in zip(
-            self._templates, contacts.contacts, output.pads, strict=True
-        ):
-            template.pressure = _floats(pad.pressure_kpa)
-            if pad.shear_kpa is not None:
-                template.shear_x = _floats(pad.shear_kpa[0])
-                template.shear_y = _floats(pad.shear_kpa[1])
-            template.status = pad.status.astype(np.uint8).tobytes()
-            # Contact messages are built once and updated in place: constructing six nested
-            # messages per frame cost more than computing them.
-            contact.header.stamp = stamp
-            c = pad.contact
-            contact.in_contact = bool(c.in_contact)
-            contact.force_n = float(c.force_n)
-            _set_xyz(contact.cop, c.cop_link)
-            _set_xyz(contact.cop_pad, c.cop_pad)
-            _set_xyz(contact.normal, c.normal_link)
-            _set_xyz(contact.shear_n, c.shear_n_link)
-            contact.area_m2 = float(c.area_m2)
-            contact.slip_score = float(pad.slip_score)
-            contact.slip = bool(pad.slip)
-            slips += int(pad.slip)
-        frame_msg.pads = self._templates
-        self.pub_frames.publish(frame_msg)
-        self.pub_contacts.publish(contacts)
         out_ns = time.monotonic_ns()
         if self.params.publish_wire:
             wire = TactileRaw()
@@ -291,11 +274,6 @@ class TactileDriverNode(Node):
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.status = [status]
         self.pub_diagnostics.publish(msg)
-
-
-def _set_xyz(target, values) -> None:
-    """Fill a Point or Vector3 from three numbers."""
-    target.x, target.y, target.z = float(values[0]), float(values[1]), float(values[2])
 
 
 def _time(nanoseconds: int):
