@@ -207,6 +207,73 @@ def test_sim_backend_reads_the_simulated_skin(node_logs: Path) -> None:
         assert max(max(p.pressure) for p in last.pads) < 1.0
 
 
+def test_emulator_sends_the_simulated_skin_through_the_serial_path(
+    tmp_path: Path, node_logs: Path
+) -> None:
+    """`tactile_emulator --pattern sim` -> pty -> serial backend -> driver: kPa in, kPa out.
+
+    The test publishes simulator-format frames on /right_hand/tactile/sim_pressure (a stand-in
+    for the simulator, so that the pressure is known): unloaded until the driver's start-up tare
+    is done, then a 40 kPa press on the index fingertip. The driver, reading the pty with the
+    serial backend, must publish that press within the sensor noise.
+    """
+    from humanoid_interfaces.msg import TactilePad
+    from tactile_driver.core.pad_geometry import load_skin_geometry
+
+    shapes = {p.name: (p.rows, p.cols) for p in load_skin_geometry(ROBOT, "right_hand").pads}
+    index_tip = "right_index_tip"
+    press = np.zeros(RIGHT_PADS[index_tip])
+    press[7] = 40.0
+    press[8] = 20.0
+
+    def sim_frame(loaded: bool) -> TactileFrame:
+        frame = TactileFrame()
+        for name, (rows, cols) in shapes.items():
+            pressure = press if (loaded and name == index_tip) else np.zeros(rows * cols)
+            frame.pads.append(
+                TactilePad(name=name, rows=rows, cols=cols, pressure=pressure.astype(np.float32))
+            )
+        return frame
+
+    link = tmp_path / "eskin"
+    with TestNode("tactile_sim_source_test") as node:
+        sim = node.publisher("/right_hand/tactile/sim_pressure", TactileFrame)
+        emulator = Emulator(link, "--pattern", "sim", "--rate-hz", "500")
+        try:
+            node.wait_for_subscribers(sim, 1, 30.0)
+            spec = driver_spec("serial", f"{{serial: {{port: {link}}}}}")
+            with NodeGroup([spec], node_logs):
+                frames = node.collect("/right_hand/tactile/frames", TactileFrame, reliable_qos(50))
+                deadline = time.monotonic() + 60.0
+                # Unloaded until the driver streams (its start-up tare is over after 50 frames).
+                while len(frames) < 100:
+                    assert time.monotonic() < deadline, "the driver published no frames"
+                    sim.publish(sim_frame(False))
+                    time.sleep(0.02)
+
+                def pressed(m: TactileFrame) -> bool:
+                    pad = next(p for p in m.pads if p.name == index_tip)
+                    return max(pad.pressure) > 30.0
+
+                loaded = sim_frame(True)
+                while True:
+                    sim.publish(loaded)
+                    try:
+                        frame = frames.wait_until(pressed, 0.05)
+                        break
+                    except TimeoutError:
+                        assert time.monotonic() < deadline, "the press never reached the driver"
+                for pad in frame.pads:
+                    expected = press if pad.name == index_tip else np.zeros(len(pad.pressure))
+                    # 2-count noise at 30 counts/kPa, calibrated with the same gain.
+                    np.testing.assert_allclose(np.asarray(pad.pressure), expected, atol=0.5)
+        finally:
+            stderr = emulator.stop()
+    assert "sim_wrong_layout=0" in stderr
+    frames_from_sim = int(stderr.split("sim_frames=")[1].split()[0])
+    assert frames_from_sim > 50
+
+
 PLUGIN = textwrap.dedent('''
     """A third-party tactile backend: a constant press on the first pad (test fixture)."""
     import threading, time

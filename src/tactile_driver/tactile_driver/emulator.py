@@ -18,6 +18,7 @@ Patterns (``--pattern``):
     press  a Gaussian blob (sigma 0.8 taxel, up to 60 kPa) pressing one pad at a time: press and
            release over 2 s, the centre wandering slowly (0.25 Hz circle of 0.6 taxel radius),
            then the next pad (every pad gets its turn).
+    sim    the simulator's pads, from /<skin>/tactile/sim_pressure (see emulator_sim.py).
     slip   a 50 kPa blob sliding fast across the index fingertip (the pad with index 1, else 0)
            along its columns, one sweep every 0.25 s (~24 taxels/s), with traction along the
            sweep when ``--shear`` is set.
@@ -513,7 +514,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skin", default="right_hand", help="skin under the YAML's 'tactile'")
     parser.add_argument("--board-id", type=_non_negative_int, default=1)
     parser.add_argument("--rate-hz", type=float, default=1000.0)
-    parser.add_argument("--pattern", choices=PATTERNS, default="idle")
+    parser.add_argument(
+        "--pattern",
+        choices=(*PATTERNS, "sim"),
+        default="idle",
+        help="synthetic pattern, or 'sim': the simulator's pads (see emulator_sim.py)",
+    )
+    parser.add_argument(
+        "--sim-topic", default="", help="with --pattern sim: default /<skin>/tactile/sim_pressure"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--offset", type=float, default=DEFAULT_OFFSET, help="[counts]")
     parser.add_argument("--counts-per-kpa", type=float, default=DEFAULT_COUNTS_PER_KPA)
@@ -532,12 +541,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         shapes = load_pad_shapes(args.robot, args.skin)
     except (OSError, ValueError, KeyError, TypeError) as error:
         parser.error(str(error))
+    source = None
+    if args.pattern == "sim":
+        from tactile_driver.emulator_sim import SimTopicSource
+
+        source = SimTopicSource(
+            args.skin,
+            shapes,
+            args.offset,
+            args.counts_per_kpa,
+            NOISE_COUNTS,
+            args.shear,
+            args.sim_topic,
+        )
+        source.start()
     emulator = PtyEmulator(
         args.link,
         shapes,
+        source=source,
         board_id=args.board_id,
         rate_hz=args.rate_hz,
-        pattern=args.pattern,
+        pattern="idle" if source else args.pattern,
         seed=args.seed,
         offset=args.offset,
         counts_per_kpa=args.counts_per_kpa,
@@ -563,7 +587,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         emulator.run()
     finally:
         emulator.close()
-        summary = " ".join(f"{k}={v}" for k, v in emulator.counters.items())
+        counters = dict(emulator.counters)
+        if source is not None:
+            source.stop()
+            counters.update(source.counters)
+        summary = " ".join(f"{k}={v}" for k, v in counters.items())
         print(f"STOPPED {summary}", file=sys.stderr, flush=True)
     return 0
 

@@ -2,9 +2,10 @@
 
 The simulator publishes each skin's ideal taxel pressures (humanoid_interfaces/TactileFrame,
 kPa) on ``/<skin>/tactile/sim_pressure``. This backend turns them into the raw counts an e-skin
-board would send (``counts = offset + pressure * counts_per_kpa``, clipped to uint16), so the
-driver's calibration, baseline, contact and slip processing runs exactly as on hardware. The
-frame keeps the simulator's stamp, so outputs are stamped with the time of the measurement.
+board would send (``counts = offset + pressure * counts_per_kpa``, clipped to uint16; shear,
+when the frame has it, ``shear * counts_per_kpa`` as int16), so the driver's calibration,
+baseline, contact and slip processing runs exactly as on hardware. The frame keeps the
+simulator's stamp, so outputs are stamped with the time of the measurement.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def pressures_to_counts(pressure_kpa, offset_counts: float, counts_per_kpa: floa
     """Ideal pressures [kPa] -> raw uint16 counts of a linear taxel."""
     counts = offset_counts + np.asarray(pressure_kpa, dtype=np.float64) * counts_per_kpa
     return np.clip(np.rint(counts), 0, 65535).astype(np.uint16)
+
+
+def shear_to_counts(shear_x_kpa, shear_y_kpa, counts_per_kpa: float) -> np.ndarray:
+    """Ideal shear stresses [kPa] -> signed int16 counts (2, n) of a linear taxel (no offset)."""
+    counts = np.stack([np.asarray(shear_x_kpa, float), np.asarray(shear_y_kpa, float)])
+    return np.clip(np.rint(counts * counts_per_kpa), -32768, 32767).astype(np.int16)
 
 
 class SimBackend(TactileBackend):
@@ -79,6 +86,10 @@ class SimBackend(TactileBackend):
                 pad.rows,
                 pad.cols,
                 pressures_to_counts(pad.pressure, self.offset, self.counts_per_kpa),
+                # The simulated skin measures shear too (same sensitivity as the normal axis).
+                shear_to_counts(pad.shear_x, pad.shear_y, self.counts_per_kpa)
+                if len(pad.shear_x) == len(pad.shear_y) == pad.rows * pad.cols
+                else None,
             )
             for index, pad in enumerate(msg.pads)
         ]
