@@ -82,6 +82,7 @@ def node_action(key: str, entry: dict[str, Any], arguments: dict[str, Any], root
             (substitutions(source), substitutions(target))
             for source, target in (entry.get("remappings") or {}).items()
         ],
+        arguments=[substitutions(a) for a in entry.get("arguments") or []],
         ros_arguments=["--log-level", substitutions(log_level)] if log_level else [],
         additional_env={
             name: substitutions(value) for name, value in (entry.get("env") or {}).items()

@@ -325,6 +325,7 @@ def test_wiring_substitutes_and_types_launch_arguments() -> None:
     assert spec.remappings == (("joint_states", "r1/joint_states"),)
     assert spec.env == {"LABEL": "xx"}
     assert spec.log_level == "debug"
+    assert spec.arguments == ("--count", "9", "--fixed")
 
 
 @pytest.mark.parametrize(

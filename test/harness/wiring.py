@@ -34,6 +34,7 @@ NODE_KEYS = {
     "remappings",
     "env",
     "log_level",
+    "arguments",
 }
 DEFAULT_NAMESPACE = "$(namespace)"
 DEFAULT_LOG_LEVEL = "$(log_level)"
@@ -68,6 +69,7 @@ class NodeEntry:
     remappings: tuple[tuple[str, str], ...]
     env: Mapping[str, str]
     log_level: str
+    arguments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class StackDescription:
             remappings=tuple((text(a), text(b)) for a, b in entry.remappings),
             env={key: text(value) for key, value in entry.env.items()},
             log_level=text(entry.log_level) or None,
+            arguments=tuple(text(a) for a in entry.arguments),
         )
 
 
@@ -281,6 +284,9 @@ def _read_node(key: str, raw: Any, path: Path) -> NodeEntry:
                 f"{where}.overrides.{name} is {value!r}; overrides are scalars "
                 "(put lists and maps in the parameter file)"
             )
+    arguments = raw.get("arguments") or []
+    if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
+        raise WiringError(f"{where}.arguments must be a list of strings, got {arguments!r}")
     remappings = _mapping(raw.get("remappings") or {}, f"{where}.remappings")
     env = _mapping(raw.get("env") or {}, f"{where}.env")
     for label, mapping in (("remappings", remappings), ("env", env)):
@@ -298,6 +304,7 @@ def _read_node(key: str, raw: Any, path: Path) -> NodeEntry:
         remappings=tuple((str(a), b) for a, b in remappings.items()),
         env={str(k): v for k, v in env.items()},
         log_level=raw.get("log_level", DEFAULT_LOG_LEVEL),
+        arguments=tuple(arguments),
     )
 
 
@@ -307,6 +314,7 @@ def _templates(node: NodeEntry) -> list[tuple[str, str]]:
     found += [(f"overrides.{k}", v) for k, v in node.overrides.items() if isinstance(v, str)]
     found += [(f"remappings.{a}", f"{a} {b}") for a, b in node.remappings]
     found += [(f"env.{k}", v) for k, v in node.env.items()]
+    found += [(f"arguments[{i}]", a) for i, a in enumerate(node.arguments)]
     return found
 
 
