@@ -43,9 +43,17 @@ def stack_launch_description(stack_file: str, stack: str) -> LaunchDescription:
     with open(stack_file, encoding="utf-8") as file:
         wiring = yaml.safe_load(file)
     root = os.path.dirname(os.path.dirname(os.path.realpath(stack_file)))
-    arguments = wiring["arguments"]
+    members = wiring["stacks"][stack]
+    defaults: dict[str, str] = {}
+    if isinstance(members, dict):  # {nodes: [...], defaults: {argument: value}}
+        defaults = members.get("defaults") or {}
+        members = members["nodes"]
+    arguments = {
+        name: {**spec, "default": defaults.get(name, spec["default"])}
+        for name, spec in wiring["arguments"].items()
+    }
     actions: list[Any] = [declare_argument(name, spec) for name, spec in arguments.items()]
-    for key in wiring["stacks"][stack]:
+    for key in members:
         actions.append(node_action(key, wiring["nodes"][key], arguments, root))
     return LaunchDescription(actions)
 

@@ -328,6 +328,33 @@ def test_wiring_substitutes_and_types_launch_arguments() -> None:
     assert spec.arguments == ("--count", "9", "--fixed")
 
 
+def test_a_stack_sets_its_own_argument_defaults() -> None:
+    wiring = load_stack_file(TYPED_WIRING)
+    (tuned,) = wiring.node_specs("tuned", root=TEST_DIRECTORY)
+    assert tuned.overrides["count"] == 5 and tuned.absolute_namespace == "/lab/arm"
+    assert wiring.stack_arguments("tuned")["count"].default == "5"
+    # Given values still win, and other stacks keep the file's defaults.
+    (given,) = wiring.node_specs("tuned", {"count": "8"}, root=TEST_DIRECTORY)
+    assert given.overrides["count"] == 8
+    worker, _ = wiring.node_specs("all", root=TEST_DIRECTORY)
+    assert worker.overrides["count"] == 3 and worker.absolute_namespace == "/arm"
+
+
+@pytest.mark.parametrize(
+    ("defaults", "message"),
+    [
+        ('{colour: "red"}', "no such argument"),
+        ('{count: "many"}', "expected a int"),
+        ("{count: 5}", "must be a quoted string"),
+    ],
+)
+def test_bad_stack_defaults_are_refused(tmp_path: Path, defaults: str, message: str) -> None:
+    bad = tmp_path / "stack.yaml"
+    bad.write_text(TYPED_WIRING.read_text().replace('{count: "5", namespace: "lab"}', defaults))
+    with pytest.raises(WiringError, match=message):
+        load_stack_file(bad)
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

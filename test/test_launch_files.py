@@ -300,14 +300,15 @@ def assert_launch_matches_harness(
     nodes = [e for e in description.entities if isinstance(e, StandInNode)]
     assert len(declared) + len(nodes) == len(description.entities), "unexpected actions"
 
-    assert [d.name for d in declared] == list(wiring.arguments)
+    declared_by_stack = wiring.stack_arguments(stack)
+    assert [d.name for d in declared] == list(declared_by_stack)
     for declaration in declared:
-        argument = wiring.arguments[declaration.name]
+        argument = declared_by_stack[declaration.name]
         assert declaration.description and declaration.description.strip(), declaration.name
         assert declaration.default_value == argument.default
         assert (declaration.choices or []) == list(argument.choices)
 
-    values = wiring.argument_values(given)
+    values = wiring.argument_values(given, stack)
     launched = [node_spec_of(node, values) for node in nodes]
     expected = wiring.node_specs(stack, given, root=root)
     assert launched == expected

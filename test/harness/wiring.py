@@ -8,6 +8,7 @@ the file thoroughly: an error names the offending key and what was expected.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,6 +81,15 @@ class StackDescription:
     arguments: Mapping[str, LaunchArgument]
     nodes: Mapping[str, NodeEntry]
     stacks: Mapping[str, tuple[str, ...]]
+    stack_defaults: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+
+    def stack_arguments(self, stack: str) -> dict[str, LaunchArgument]:
+        """The launch arguments as ``stack``'s launch file declares them (its own defaults)."""
+        defaults = self.stack_defaults.get(stack, {})
+        return {
+            name: dataclasses.replace(argument, default=defaults.get(name, argument.default))
+            for name, argument in self.arguments.items()
+        }
 
     def node_specs(
         self,
@@ -101,18 +111,20 @@ class StackDescription:
         """
         if stack not in self.stacks:
             raise WiringError(f"no stack '{stack}' in {self.path}; stacks: {sorted(self.stacks)}")
-        values = self.argument_values(arguments or {})
+        values = self.argument_values(arguments or {}, stack)
         return [self._spec(self.nodes[key], values, root) for key in self.stacks[stack]]
 
-    def argument_values(self, given: Mapping[str, Any]) -> dict[str, str]:
-        """Every argument's value as a string: ``given`` ones, validated, else the default."""
+    def argument_values(self, given: Mapping[str, Any], stack: str | None = None) -> dict[str, str]:
+        """Every argument's value as a string: ``given`` ones, validated, else the default
+        (``stack``'s own default where it sets one)."""
         unknown = sorted(set(given) - set(self.arguments))
         if unknown:
             raise WiringError(
                 f"unknown launch argument(s) {unknown}; "
                 f"{self.path} declares {sorted(self.arguments)}"
             )
-        values = {name: argument.default for name, argument in self.arguments.items()}
+        declared = self.stack_arguments(stack) if stack else self.arguments
+        values = {name: argument.default for name, argument in declared.items()}
         for name, value in given.items():
             values[name] = _argument_text(value)
         for name, value in values.items():
@@ -177,7 +189,29 @@ def load_stack_file(path: Path | str = STACK_FILE) -> StackDescription:
         for key, raw in _mapping(document["nodes"], f"{path}: nodes").items()
     }
     stacks: dict[str, tuple[str, ...]] = {}
+    stack_defaults: dict[str, dict[str, str]] = {}
     for name, members in _mapping(document["stacks"], f"{path}: stacks").items():
+        if isinstance(members, dict):
+            where = f"{path}: stacks.{name}"
+            _expect_keys(members, {"nodes"}, where, optional={"nodes", "defaults"})
+            defaults = _mapping(members.get("defaults") or {}, f"{where}.defaults")
+            for argument_name, value in defaults.items():
+                if argument_name not in arguments:
+                    raise WiringError(
+                        f"{where}.defaults.{argument_name}: no such argument; "
+                        f"arguments: {sorted(arguments)}"
+                    )
+                if not isinstance(value, str):
+                    raise WiringError(f"{where}.defaults.{argument_name} must be a quoted string")
+                argument = arguments[argument_name]
+                if argument.choices and value not in argument.choices:
+                    raise WiringError(
+                        f"{where}.defaults.{argument_name} {value!r} is not one of "
+                        f"{list(argument.choices)}"
+                    )
+                coerce(value, argument.type, f"{where}.defaults.{argument_name}")
+            stack_defaults[name] = dict(defaults)
+            members = members["nodes"]
         if not isinstance(members, list) or not members:
             raise WiringError(f"{path}: stacks.{name} must be a non-empty list of node keys")
         missing = [member for member in members if member not in nodes]
@@ -199,7 +233,7 @@ def load_stack_file(path: Path | str = STACK_FILE) -> StackDescription:
                         f"{path}: nodes.{node.key}.{where} refers to $({referenced}), "
                         f"which is not under arguments: {sorted(arguments)}"
                     )
-    return StackDescription(path, arguments, nodes, stacks)
+    return StackDescription(path, arguments, nodes, stacks, stack_defaults)
 
 
 def node_specs(
