@@ -1,0 +1,1 @@
+"""Playback and recording logic without ROS: time windows, pacing, remapping, QoS profiles."""

@@ -1,0 +1,27 @@
+from setuptools import find_packages, setup
+
+package_name = "humanoid_bag"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="Humanoid stack maintainers",
+    maintainer_email="maintainers@humanoid-stack.org",
+    description="rosbag2 record and replay (MCAP, sqlite3) without the ros2 CLI",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "record = humanoid_bag.recorder:main",
+            "play = humanoid_bag.player:main",
+            "info = humanoid_bag.info:main",
+        ],
+    },
+)
