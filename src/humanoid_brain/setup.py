@@ -17,5 +17,5 @@ setup(
     description="Task level behaviour of the humanoid",
     license="Apache-2.0",
     tests_require=["pytest"],
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["brain_node = humanoid_brain.node:main"]},
 )

@@ -1,0 +1,371 @@
+"""ROS 2 node of the brain: runs the fetch task (core/fetch_task.py) against the robot's topics.
+
+Wiring only: parameters, message conversion, service and action calls. Every decision (when to
+walk, where to stand, when to grasp, retry or abort) is the core's.
+
+Inputs: ``/vision/target`` (geometry_msgs/PoseStamped in the odometry, base or head-camera
+optical frame), ``/odom`` (nav_msgs/Odometry), ``/gait/status`` (GaitStatus),
+``/joint_states`` (waist angles, for the camera's pose), the hand's tactile contacts.
+Outputs: ``/cmd_vel`` (geometry_msgs/Twist), ``/brain/status`` (std_msgs/String holding one
+JSON object, transient-local: a late subscriber gets the latest), ``/diagnostics``.
+Calls: ``/gait/walk``, ``/gait/stop`` (std_srvs/Trigger), the Grasp action of the hand.
+Serves: ``/brain/start``, ``/brain/abort`` (std_srvs/Trigger).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseStamped, Twist
+from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.action import ActionClient
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from humanoid_brain.core import geometry
+from humanoid_brain.core.camera_chain import CameraChain
+from humanoid_brain.core.fetch_task import FetchTask, TaskInputs
+from humanoid_brain.errors import HumanoidBrainError
+from humanoid_brain.grasp_client import GraspClient
+from humanoid_brain.params import PARAMETERS, validate
+from humanoid_interfaces.msg import ContactArray, GaitStatus
+
+SENSOR_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+STATUS_QOS = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
+GAIT_STATES = {
+    GaitStatus.STATE_IDLE: "IDLE",
+    GaitStatus.STATE_STAND: "STAND",
+    GaitStatus.STATE_WALK: "WALK",
+    GaitStatus.STATE_DAMPING: "DAMPING",
+}
+
+
+class BrainNode(Node):
+    """The fetch-the-object coordinator."""
+
+    def __init__(self, node_name: str = "humanoid_brain") -> None:
+        super().__init__(node_name)
+        self.params = self._declare()
+        self.camera = CameraChain.from_robot_description(self.params.robot_description)
+        self.task = FetchTask(self.params.task)
+        self.pub_cmd = self.create_publisher(Twist, "/cmd_vel", COMMAND_QOS)
+        self.pub_status = self.create_publisher(String, "/brain/status", STATUS_QOS)
+        self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_subscription(PoseStamped, "/vision/target", self._on_target, SENSOR_QOS)
+        self.create_subscription(Odometry, "/odom", self._on_odom, SENSOR_QOS)
+        self.create_subscription(GaitStatus, "/gait/status", self._on_gait, SENSOR_QOS)
+        self.create_subscription(JointState, "/joint_states", self._on_joints, SENSOR_QOS)
+        if self.params.contacts_topic:
+            self.create_subscription(
+                ContactArray, self.params.contacts_topic, self._on_contacts, SENSOR_QOS
+            )
+        self.gait_clients = {
+            "walk": self.create_client(Trigger, "/gait/walk"),
+            "stop": self.create_client(Trigger, "/gait/stop"),
+        }
+        from humanoid_interfaces.action import Grasp
+
+        client = ActionClient(self, Grasp, self.params.grasp_action)
+        self.grasp = GraspClient(client, Grasp, self.params.grasp_action)
+        self.create_service(Trigger, "/brain/start", self._on_start)
+        self.create_service(Trigger, "/brain/abort", self._on_abort)
+        self.create_timer(1.0 / self.params.control_rate_hz, self._control)
+        self.create_timer(1.0 / self.params.status_rate_hz, self._publish_status)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self._odom_T: np.ndarray | None = None
+        self._odom_pose: geometry.Pose2D | None = None
+        self._speed, self._turn = 0.0, 0.0
+        self._gait_state: str | None = None
+        self._waist: dict[str, float] = {}
+        self._in_contact: int | None = None
+        self._abort_requested = False
+        self._last_t: float | None = None
+        self._last = None  # the latest TaskOutputs
+        self._counters = {
+            "targets": 0,
+            "targets_unknown_frame": 0,
+            "targets_without_odom": 0,
+            "gait_calls_failed": 0,
+        }
+        self._tasks_started = 0
+        if self.params.autostart:
+            self.task.start()
+            self._tasks_started = 1
+        self.get_logger().info(
+            f"fetch task ready: grasp action {self.params.grasp_action}, "
+            f"{'started' if self.params.autostart else 'waiting for /brain/start'}"
+        )
+
+    def _declare(self):
+        values = {}
+        for spec in PARAMETERS:
+            descriptor = ParameterDescriptor(description=spec.description)
+            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        return validate(values)
+
+    def _now_s(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    # ------------------------------------------------------------------ inputs
+    def _on_odom(self, msg: Odometry) -> None:
+        pose = msg.pose.pose
+        self._odom_T = geometry.transform(
+            (pose.position.x, pose.position.y, pose.position.z),
+            (pose.orientation.w, pose.orientation.x, pose.orientation.y, pose.orientation.z),
+        )
+        self._odom_pose = geometry.planar(self._odom_T)
+        twist = msg.twist.twist
+        self._speed = math.hypot(twist.linear.x, twist.linear.y)
+        self._turn = twist.angular.z
+
+    def _on_gait(self, msg: GaitStatus) -> None:
+        self._gait_state = GAIT_STATES.get(msg.state, str(msg.state))
+
+    def _on_joints(self, msg: JointState) -> None:
+        for name, position in zip(msg.name, msg.position, strict=False):
+            if name in self.camera.joints:
+                self._waist[name] = position
+
+    def _on_contacts(self, msg: ContactArray) -> None:
+        self._in_contact = sum(1 for contact in msg.contacts if contact.in_contact)
+
+    def _on_target(self, msg: PoseStamped) -> None:
+        p = msg.pose.position
+        point = np.array([p.x, p.y, p.z])
+        frame = msg.header.frame_id.lstrip("/")
+        if frame == self.params.odom_frame:
+            position = point
+        elif frame == self.params.base_frame or frame in self.params.camera_frames:
+            if self._odom_T is None:
+                self._counters["targets_without_odom"] += 1
+                return
+            if frame != self.params.base_frame:
+                point = geometry.apply(self.camera.optical_in_base(self._waist), point)
+            position = geometry.apply(self._odom_T, point)
+        else:
+            self._counters["targets_unknown_frame"] += 1
+            self.get_logger().warning(
+                f"ignoring a target in frame {frame!r}: expected {self.params.odom_frame}, "
+                f"{self.params.base_frame} or {list(self.params.camera_frames)}",
+                throttle_duration_sec=2.0,
+            )
+            return
+        try:
+            self.task.observe_target(position, self._now_s())
+        except HumanoidBrainError as error:
+            self.get_logger().warning(f"ignoring a target: {error}", throttle_duration_sec=2.0)
+            return
+        self._counters["targets"] += 1
+
+    # ---------------------------------------------------------------- services
+    def _on_start(self, request, response):
+        if self.task.start():
+            self._abort_requested = False
+            self._last_t = None
+            self._tasks_started += 1
+            response.success = True
+            response.message = f"fetch task {self._tasks_started} started"
+            self._publish_status()
+        else:
+            response.success = False
+            response.message = f"a task is running (state {self.task.state.value})"
+        return response
+
+    def _on_abort(self, request, response):
+        state = self.task.state
+        if state is None or not self.task.active or state.value in ("DONE", "ABORTED"):
+            response.success = False
+            response.message = f"no task running (state {state.value if state else 'IDLE'})"
+        else:
+            self._abort_requested = True
+            response.success, response.message = True, f"aborting in {state.value}"
+        return response
+
+    # ------------------------------------------------------------------ control
+    def _control(self) -> None:
+        t = self._now_s()
+        dt = t - self._last_t if self._last_t is not None else 1.0 / self.params.control_rate_hz
+        if dt <= 0.0:
+            return  # the (simulated) clock did not advance
+        self._last_t = t
+        grasp_report = self.grasp.take_report()
+        inputs = TaskInputs(
+            robot=self._odom_pose,
+            speed_mps=self._speed,
+            turn_rps=self._turn,
+            gait_state=self._gait_state,
+            grasp_phase=grasp_report.phase,
+            grasp_result=grasp_report.result,
+            release_result=grasp_report.release_result,
+            in_contact=self._in_contact,
+            abort_requested=self._abort_requested,
+        )
+        try:
+            out = self.task.step(inputs, t, dt)
+        except HumanoidBrainError as error:  # the clock jumped back (simulator reset)
+            self.get_logger().error(f"task stopped: {error}")
+            self.task.active = False
+            self._safe_stop()
+            return
+        self._abort_requested = False
+        self._last = out
+        self._act(out)
+        if out.changed:
+            log = self.get_logger().warning if out.state.value == "ABORTED" else None
+            text = f"{out.state.value}: {out.reason}"
+            if log is not None:
+                log(text)
+            else:
+                self.get_logger().info(text)
+            self._publish_status()
+
+    def _act(self, out) -> None:
+        if out.cmd_vel is not None:
+            self._publish_cmd(out.cmd_vel)
+        if out.gait_request:
+            self._call_gait(out.gait_request)
+        if out.cancel_grasp:
+            self.grasp.cancel()
+        if out.send_grasp:
+            self._send_grasp(out.object_odom)
+        if out.send_release:
+            self.grasp.send_release(self.params.hand, self.get_clock().now().to_msg())
+
+    def _safe_stop(self) -> None:
+        self._publish_cmd((0.0, 0.0, 0.0))
+        self._call_gait("stop")
+        self.grasp.cancel()
+        self.grasp.send_release(self.params.hand, self.get_clock().now().to_msg())
+
+    def _publish_cmd(self, command) -> None:
+        msg = Twist()
+        msg.linear.x, msg.linear.y, msg.angular.z = (float(v) for v in command)
+        self.pub_cmd.publish(msg)
+
+    def _call_gait(self, which: str) -> None:
+        client = self.gait_clients[which]
+        if not client.service_is_ready():
+            self._counters["gait_calls_failed"] += 1
+            self.get_logger().warning(f"gait service /gait/{which} is not available")
+            return
+        future = client.call_async(Trigger.Request())
+
+        def done(result_future, which=which) -> None:
+            response = result_future.result()
+            if response is None or not response.success:
+                self._counters["gait_calls_failed"] += 1
+                message = response.message if response is not None else "no response"
+                self.get_logger().warning(f"/gait/{which} refused: {message}")
+
+        future.add_done_callback(done)
+
+    def _send_grasp(self, object_odom) -> None:
+        if object_odom is None or self._odom_T is None:
+            self.grasp.fail_now("no object position or odometry for the grasp goal")
+            return
+        base_from_odom = geometry.invert(self._odom_T)
+        position = geometry.apply(base_from_odom, object_odom)
+        quaternion = geometry.matrix_to_quaternion(base_from_odom[:3, :3])
+        self.grasp.send_grasp(
+            hand=self.params.hand,
+            grasp_type=self.params.grasp_type,
+            target_force_n=self.params.target_force_n,
+            max_force_n=self.params.max_force_n,
+            frame_id=self.params.base_frame,
+            stamp=self.get_clock().now().to_msg(),
+            position=position,
+            quaternion_wxyz=quaternion,
+            size=self.params.object_size_m,
+            lift_height_m=self.params.lift_height_m,
+        )
+
+    # ------------------------------------------------------------------- status
+    def status(self) -> dict:
+        """The task's state as published on /brain/status."""
+        out, state = self._last, self.task.state
+        robot = self._odom_pose
+        return {
+            "task": self._tasks_started,
+            "state": state.value if state is not None else "IDLE",
+            "active": bool(self.task.active and state is not None),
+            "failures": self.task.fsm.failures,
+            "reason": self.task.last_reason,
+            "time_s": round(self._now_s(), 3),
+            "target_odom": _rounded(out.object_odom) if out is not None else None,
+            "standoff": _rounded(out.goal) if out is not None else None,
+            "distance_m": None if out is None or math.isnan(out.distance_m) else out.distance_m,
+            "robot": _rounded(robot),
+            "gait_state": self._gait_state,
+            "grasp_phase": self.grasp.phase,
+            "grasp_goals": self.grasp.goals_sent,
+            "release_goals": self.grasp.releases_sent,
+        }
+
+    def _publish_status(self) -> None:
+        self.pub_status.publish(String(data=json.dumps(self.status())))
+
+    def _publish_diagnostics(self) -> None:
+        status = self.status()
+        level = DiagnosticStatus.WARN if status["state"] == "ABORTED" else DiagnosticStatus.OK
+        values = {**{k: status[k] for k in ("state", "failures", "reason")}, **self._counters}
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status.append(
+            DiagnosticStatus(
+                level=level,
+                name="humanoid_brain: fetch task",
+                hardware_id=self.get_fully_qualified_name(),
+                message=f"{status['state']}: {status['reason']}",
+                values=[KeyValue(key=k, value=str(v)) for k, v in values.items()],
+            )
+        )
+        self.pub_diagnostics.publish(array)
+
+
+def _rounded(values) -> list[float] | None:
+    return None if values is None else [round(float(v), 3) for v in values]
+
+
+def main(args=None) -> int:
+    """Run the brain until SIGINT; exit 0 on a clean stop, 2 on bad parameters."""
+    rclpy.init(args=args)
+    try:
+        node = BrainNode()
+    except (HumanoidBrainError, ParameterException) as error:
+        print(f"humanoid_brain: refusing to start: {error}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    except KeyboardInterrupt:
+        rclpy.try_shutdown()
+        return 0
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except RuntimeError:
+        if rclpy.ok():
+            raise
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The fetch task's decisions in closed loop with a simulated world (no ROS graph).
+
+The world: an omnidirectional base that executes the velocity command (a kinematic stand-in
+for the walking robot), a camera that sees the object while the test says so, and a scripted
+hand whose grasps succeed or fail as the test says.
+"""
+
+import math
+
+import numpy as np
+
+from humanoid_brain.core.approach import ApproachConfig
+from humanoid_brain.core.fetch_fsm import FetchConfig, FetchState
+from humanoid_brain.core.fetch_task import FetchTask, TaskConfig, TaskInputs
+from humanoid_brain.core.geometry import Pose2D
+from humanoid_brain.core.standoff import StandoffConfig
+
+OBJECT = np.array([0.9, -0.3, 0.72])
+CONFIG = TaskConfig(
+    fsm=FetchConfig(
+        wait_target_timeout_s=3.0,
+        approach_timeout_s=30.0,
+        grasp_timeout_s=5.0,
+        lift_timeout_s=5.0,
+        max_retries=2,
+        settle_timeout_s=3.0,
+        hold_s=1.0,
+        recover_timeout_s=3.0,
+    ),
+    standoff=StandoffConfig(reach_distance_m=0.3, lateral_offset_m=-0.15),
+    approach=ApproachConfig(max_forward_mps=0.5),
+)
+
+
+class World:
+    def __init__(self, grasp_outcomes, visible_until=math.inf):
+        self.pose = Pose2D(0.0, 0.0, 0.0)
+        self.cmd = (0.0, 0.0, 0.0)
+        self.walking = False
+        self.grasp_outcomes = list(grasp_outcomes)
+        self.visible_until = visible_until
+        self.grasp_started = None
+        self.release_started = None
+        self.log = []
+
+    def inputs(self, t, task, abort=False):
+        if t <= self.visible_until:
+            task.observe_target(OBJECT + 0.002 * np.sin(7 * t), t)
+        grasp_result = release_result = None
+        phase = ""
+        if self.grasp_started is not None:
+            elapsed = t - self.grasp_started
+            success = self.grasp_outcomes[0]
+            phase = "LIFT" if success and elapsed > 0.5 else "CLOSE"
+            if elapsed > 1.0:
+                grasp_result = (success, "ok" if success else "no contact")
+                self.grasp_outcomes.pop(0)
+                self.grasp_started = None
+        if self.release_started is not None and t - self.release_started > 0.5:
+            release_result, self.release_started = (True, "released"), None
+        speed = math.hypot(self.cmd[0], self.cmd[1])
+        return TaskInputs(
+            robot=self.pose,
+            speed_mps=speed,
+            turn_rps=self.cmd[2],
+            gait_state="WALK" if self.walking else "STAND",
+            grasp_phase=phase,
+            grasp_result=grasp_result,
+            release_result=release_result,
+            in_contact=3,
+            abort_requested=abort,
+        )
+
+    def act(self, out, t, dt):
+        if out.gait_request:
+            self.log.append(out.gait_request)
+            self.walking = out.gait_request == "walk"
+        if out.send_grasp:
+            self.log.append("grasp")
+            self.grasp_started = t
+            self.grasp_object = out.object_odom
+        if out.cancel_grasp:
+            self.log.append("cancel")
+            self.grasp_started = None
+        if out.send_release:
+            self.log.append("release")
+            self.release_started = t
+        if out.cmd_vel is not None:
+            self.cmd = tuple(out.cmd_vel) if self.walking else (0.0, 0.0, 0.0)
+        vx, vy, wz = self.cmd
+        cos, sin = math.cos(self.pose.yaw), math.sin(self.pose.yaw)
+        self.pose = Pose2D(
+            self.pose.x + (cos * vx - sin * vy) * dt,
+            self.pose.y + (sin * vx + cos * vy) * dt,
+            self.pose.yaw + wz * dt,
+        )
+
+
+def run(world, seconds=60.0, dt=0.05, abort_at=None):
+    task = FetchTask(CONFIG)
+    assert task.start()
+    states, t = [], 0.0
+    while t < seconds:
+        t += dt
+        inputs = world.inputs(t, task, abort=abort_at is not None and t >= abort_at)
+        out = task.step(inputs, t, dt)
+        world.act(out, t, dt)
+        if not states or states[-1][0] is not out.state:
+            states.append((out.state, out.reason))
+        if out.state in (FetchState.DONE, FetchState.ABORTED):
+            return task, [s for s, _ in states], states[-1][1]
+    raise AssertionError(f"no final state in {seconds} s: {states}")
+
+
+def test_walks_to_the_standoff_grasps_lifts_and_holds():
+    world = World([True])
+    task, states, _ = run(world)
+    assert states == [
+        FetchState.WAIT_TARGET,
+        FetchState.APPROACH,
+        FetchState.SETTLE,
+        FetchState.GRASP,
+        FetchState.LIFT,
+        FetchState.HOLD,
+        FetchState.DONE,
+    ]
+    assert world.log == ["walk", "stop", "grasp"]
+    # It stood where the object is within reach of the right hand.
+    assert np.allclose(world.pose.to_local(OBJECT[:2]), [0.3, -0.15], atol=0.06)
+    assert np.allclose(world.grasp_object, OBJECT, atol=0.01)
+    assert task.fsm.failures == 0
+
+
+def test_failed_grasp_releases_then_regrasps():
+    world = World([False, True])
+    task, states, _ = run(world)
+    assert states[-1] is FetchState.DONE and task.fsm.failures == 1
+    assert FetchState.RECOVER in states
+    # release between the two grasps; the second attempt needs no walk (already there)
+    assert world.log == ["walk", "stop", "grasp", "release", "grasp"]
+
+
+def test_grasp_keeps_failing_and_the_task_aborts_safely():
+    world = World([False, False, False])
+    task, states, reason = run(world)
+    assert states[-1] is FetchState.ABORTED and "giving up" in reason
+    assert task.fsm.failures == 3
+    assert world.log[-2:] == ["stop", "release"]  # the abort: stop walking, open the hand
+
+
+def test_abort_while_walking_stops_and_releases():
+    world = World([True])
+    task, states, reason = run(world, abort_at=1.0)
+    assert states[-1] is FetchState.ABORTED and reason == "abort requested in APPROACH"
+    assert world.log == ["walk", "stop", "release"]
+    assert world.cmd == (0.0, 0.0, 0.0)
+
+
+def test_lost_target_stops_redetects_then_times_out():
+    world = World([True], visible_until=1.0)
+    task, states, reason = run(world)
+    assert states == [
+        FetchState.WAIT_TARGET,
+        FetchState.APPROACH,
+        FetchState.WAIT_TARGET,
+        FetchState.ABORTED,
+    ]
+    assert "WAIT_TARGET timed out" in reason and task.fsm.failures == 1
+    assert world.log == ["walk", "stop", "stop", "release"]
+    assert world.cmd == (0.0, 0.0, 0.0)
+
+
+def test_a_fall_aborts():
+    world = World([True])
+    task = FetchTask(CONFIG)
+    task.start()
+    task.step(world.inputs(0.05, task), 0.05, 0.05)
+    out = task.step(TaskInputs(robot=world.pose, gait_state="DAMPING"), 0.1, 0.05)
+    assert out.state is FetchState.ABORTED and "robot fell" in out.reason
+    assert out.send_release and out.gait_request == "stop"
+
+
+def test_idle_task_commands_nothing_and_start_is_refused_while_running():
+    task = FetchTask(CONFIG)
+    out = task.step(TaskInputs(), 1.0, 0.05)
+    assert out.cmd_vel is None and task.state is None
+    assert task.start() and not task.start()
