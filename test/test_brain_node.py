@@ -74,6 +74,7 @@ class StandInPeers:
             REPOSITORY_ROOT / "config" / "robots" / "g1_dex3.yaml"
         )
         self.lock = threading.Lock()
+        self.executing = 0  # grasp goals being executed
         self.reset()
         node, group = self.node, ReentrantCallbackGroup()
         self.pub_odom = node.create_publisher(Odometry, "/odom", 10)
@@ -184,6 +185,15 @@ class StandInPeers:
 
     # --- hand stand-in
     def _execute(self, goal_handle):
+        with self.lock:
+            self.executing += 1
+        try:
+            return self._run_goal(goal_handle)
+        finally:
+            with self.lock:
+                self.executing -= 1
+
+    def _run_goal(self, goal_handle):
         goal = goal_handle.request
         with self.lock:
             kind = "release" if goal.release else "grasp"
@@ -206,6 +216,9 @@ class StandInPeers:
         return Grasp.Result(success=False, reason="no contact on the thumb")
 
     def close(self) -> None:
+        deadline = time.monotonic() + 5.0  # let running goals finish before destroying
+        while self.executing and time.monotonic() < deadline:
+            time.sleep(0.02)
         self.executor.shutdown(timeout_sec=2.0)
         self.server.destroy()
         self.node.destroy_node()

@@ -38,7 +38,7 @@ def main() -> int:
     parser.add_argument("--joint-rate", type=float, default=500.0)
     parser.add_argument("--tactile-rate", type=float, default=1000.0)
     parser.add_argument("--subscribers", type=int, default=1)
-    parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--depth", type=int, default=1000)
     args = parser.parse_args()
     rclpy.init()
     node = Node("stream_publisher")

@@ -67,6 +67,8 @@ def test_schedule_scales_bag_time_and_inverts_for_the_clock():
             assert abs(schedule.bag_time_ns(due) - bag_ns) < 1000
         assert schedule.bag_time_ns(50.0) == START  # never before the start
         assert schedule.bag_time_ns(1e9, limit_ns=END) == END  # never past the window
+        schedule.mark_published(START + 10**9)  # sent a little early: the clock follows it
+        assert schedule.bag_time_ns(100.0) == START + 10**9
 
 
 def test_schedule_is_monotonic_in_bag_time():

@@ -121,14 +121,14 @@ class RateSchedule:
     def bag_time_ns(self, wall_s: float, limit_ns: int | None = None) -> int:
         """Bag time [ns] reached at wall time ``wall_s``, for ``/clock``.
 
-        Never before the pass's start; never past ``limit_ns`` (the window's end) when given.
-        Without pacing, the time of the newest published message.
+        Never before the pass's start nor behind a published message (a message may go out a
+        little early); never past ``limit_ns`` (the window's end) when given. Without pacing,
+        the time of the newest published message.
         """
-        if self.rate == math.inf:
-            now_ns = self.last_bag_ns
-        else:
+        now_ns = self.last_bag_ns
+        if self.rate != math.inf:
             elapsed_s = max(0.0, wall_s - self.wall_start_s)
-            now_ns = self.bag_start_ns + int(elapsed_s * self.rate * NS_PER_S)
+            now_ns = max(now_ns, self.bag_start_ns + int(elapsed_s * self.rate * NS_PER_S))
         return now_ns if limit_ns is None else min(now_ns, limit_ns)
 
 
