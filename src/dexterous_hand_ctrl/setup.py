@@ -14,8 +14,10 @@ setup(
     zip_safe=True,
     maintainer="Humanoid stack maintainers",
     maintainer_email="maintainers@humanoid-stack.org",
-    description="Dexterous hand control",
+    description="Tactile-reactive grasping and arm reach for one hand per instance",
     license="Apache-2.0",
     tests_require=["pytest"],
-    entry_points={"console_scripts": []},
+    entry_points={
+        "console_scripts": ["hand_controller_node = dexterous_hand_ctrl.node:main"],
+    },
 )

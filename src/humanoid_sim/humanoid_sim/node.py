@@ -61,7 +61,13 @@ class SimNode(Node):
         robot = load_robot_description(self.params.robot_description)
         scene = load_scene(self.params.scene)
         self.sim = Simulation(
-            robot, scene, self.params.seed, self.params.timestep, self.params.control_period
+            robot,
+            scene,
+            self.params.seed,
+            self.params.timestep,
+            self.params.control_period,
+            fixed_base=self.params.fixed_base,
+            noslip_iterations=self.params.noslip_iterations,
         )
         self.sim.mux.max_kp, self.sim.mux.max_kd = self.params.max_kp, self.params.max_kd
         if not self.params.hold_stand_on_start:

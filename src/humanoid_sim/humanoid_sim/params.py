@@ -106,6 +106,20 @@ PARAMETERS = (
         minimum=0.1,
         maximum=50.0,
     ),
+    ParamSpec(
+        "fixed_base",
+        False,
+        "Weld the pelvis to the world at its stand pose (a test stand for manipulation "
+        "benches); false: a free-floating robot standing on its feet",
+    ),
+    ParamSpec(
+        "noslip_iterations",
+        0,
+        "MuJoCo no-slip solver iterations (0: off); a few keep held objects from creeping "
+        "down the fingers (grasping benches)",
+        minimum=0,
+        maximum=100,
+    ),
     ParamSpec("max_kp", 2000.0, "Largest accepted kp [N*m/rad]", minimum=0.0, maximum=1e5),
     ParamSpec("max_kd", 100.0, "Largest accepted kd [N*m*s/rad]", minimum=0.0, maximum=1e4),
 )
@@ -131,6 +145,8 @@ class SimParams:
     diagnostics_rate_hz: float
     max_kp: float
     max_kd: float
+    fixed_base: bool = False
+    noslip_iterations: int = 0
 
     @property
     def control_period(self) -> float:
@@ -206,4 +222,6 @@ def validate(values: dict) -> SimParams:
         diagnostics_rate_hz=float(values["diagnostics_rate_hz"]),
         max_kp=float(values["max_kp"]),
         max_kd=float(values["max_kd"]),
+        fixed_base=bool(values.get("fixed_base", False)),
+        noslip_iterations=int(values.get("noslip_iterations", 0)),
     )

@@ -114,6 +114,8 @@ class FingerSpec:
             0 if the joint does not take part in closing (e.g. the thumb's rotation).
         tip_link: Link the fingertip point is attached to.
         tip_offset_m: Fingertip point in the ``tip_link`` frame [m].
+        pads: Tactile pads on this finger (optional).
+        max_force_n: Largest normal force the finger may apply [N] (optional, default inf).
     """
 
     name: str
@@ -121,6 +123,8 @@ class FingerSpec:
     close_direction: tuple[int, ...]
     tip_link: str
     tip_offset_m: tuple[float, float, float]
+    pads: tuple[str, ...] = ()
+    max_force_n: float = float("inf")
 
 
 def _finger_from_dict(name: str, data: Mapping[str, Any]) -> FingerSpec:
@@ -140,12 +144,17 @@ def _finger_from_dict(name: str, data: Mapping[str, Any]) -> FingerSpec:
             f"finger {name!r}: tip_offset_m = {data['tip_offset_m']!r}: "
             "expected 3 finite values [m]"
         )
+    max_force = float(data.get("max_force_n", float("inf")))
+    if not max_force > 0.0:
+        raise DexterousHandCtrlError(f"finger {name!r}: max_force_n = {max_force!r}: expected > 0")
     return FingerSpec(
         name=name,
         joints=joints,
         close_direction=tuple(int(d) for d in direction),
         tip_link=str(data["tip_link"]),
         tip_offset_m=(float(offset[0]), float(offset[1]), float(offset[2])),
+        pads=tuple(str(p) for p in data.get("pads", ())),
+        max_force_n=max_force,
     )
 
 
@@ -298,3 +307,44 @@ class HandModel:
         rot_palm = self.data.oMf[self._palm].rotation
         # The palm does not move with the hand joints: only the world -> palm rotation remains.
         return rot_palm.T @ jac[:3, self._idx_q]
+
+    def has_link(self, link: str) -> bool:
+        """True if ``link`` is a body of the reduced hand model."""
+        return self.model.existFrame(link, pin.FrameType.BODY)
+
+    def point_jacobian(
+        self, q_hand: np.ndarray, link: str, point_link: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Position and linear Jacobian of a point fixed on a hand link, in the palm frame.
+
+        Args:
+            q_hand: Hand joint positions [rad], in :attr:`joint_names` order.
+            link: The link the point is fixed to (e.g. a tactile pad's link).
+            point_link: The point in the link frame [m], shape (3,).
+
+        Returns:
+            (position in the palm frame [m] (3,), Jacobian [m/rad] (3, num hand joints),
+            rotation of the link in the palm frame (3, 3)).
+
+        Raises:
+            DexterousHandCtrlError: If the link is not part of the hand model.
+        """
+        frame_id = self._frame_id(link)
+        q = self._full_q(q_hand)
+        pin.computeJointJacobians(self.model, self.data, q)
+        pin.updateFramePlacements(self.model, self.data)
+        frame = self.model.frames[frame_id]
+        placement = self.data.oMf[frame_id]
+        world_point = placement.act(np.asarray(point_link, dtype=float))
+        joint_jac = pin.getJointJacobian(
+            self.model, self.data, frame.parentJoint, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
+        )
+        # Shift the joint origin's linear velocity to the point: v_p = v_o + w x (p - o).
+        arm = world_point - self.data.oMi[frame.parentJoint].translation
+        linear = joint_jac[:3] - pin.skew(arm) @ joint_jac[3:]
+        palm = self.data.oMf[self._palm]
+        return (
+            palm.actInv(world_point),
+            palm.rotation.T @ linear[:, self._idx_q],
+            palm.rotation.T @ placement.rotation,
+        )

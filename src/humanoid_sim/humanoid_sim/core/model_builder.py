@@ -30,6 +30,7 @@ ROBOT_COLLISION_GROUP = 0
 ROBOT_VISUAL_GROUP = 1
 SCENE_GROUP = 2
 CAMERA_NAME = "head_rgbd"
+FIXED_BASE_WELD = "fixed_base"
 
 
 @dataclass
@@ -219,6 +220,7 @@ def build_model(
     scene: SceneConfig,
     seed: int,
     timestep: float = 0.002,
+    fixed_base: bool = False,
 ) -> BuiltModel:
     """Build and compile the robot in its scene.
 
@@ -227,6 +229,8 @@ def build_model(
         scene: Floor, table and objects.
         seed: Seed for the object poses.
         timestep: Physics step [s].
+        fixed_base: Add a weld equality ``FIXED_BASE_WELD`` holding the base link where
+            :meth:`Simulation.reset` places it (a test stand, for manipulation benches).
 
     Returns:
         The compiled model and its indices.
@@ -250,6 +254,15 @@ def build_model(
     if base is None:
         raise SimError(f"base link {robot.base_link!r} not in the URDF")
     base.add_freejoint(name="floating_base")
+    if fixed_base:
+        # A stiff weld (time constant two steps) to the world; its relative pose is set at reset.
+        weld = spec.add_equality(
+            type=mujoco.mjtEq.mjEQ_WELD,
+            name=FIXED_BASE_WELD,
+            name1=robot.base_link,
+            objtype=mujoco.mjtObj.mjOBJ_BODY,
+        )
+        weld.solref = [2.0 * timestep, 1.0]
     for geom in spec.geoms:
         if geom.contype == 0 and geom.conaffinity == 0:
             geom.group = ROBOT_VISUAL_GROUP

@@ -13,7 +13,7 @@ import mujoco
 import numpy as np
 
 from humanoid_sim.core.command_mux import JointCommandMux, JointTargets
-from humanoid_sim.core.model_builder import build_model
+from humanoid_sim.core.model_builder import FIXED_BASE_WELD, build_model
 from humanoid_sim.core.robot_description import RobotDescription
 from humanoid_sim.core.scene import SceneConfig, sample_object_poses
 from humanoid_sim.core.statics import standing_feedforward
@@ -62,6 +62,11 @@ class Simulation:
         seed: Seed for the object poses.
         timestep: Physics step [s].
         control_period: Period of one :meth:`step` [s], a multiple of ``timestep``.
+        fixed_base: Weld the base to the world at its stand pose (a test stand for
+            manipulation benches; the legs still hold the stand posture).
+        noslip_iterations: MuJoCo's no-slip solver iterations (0: off). Soft contacts let a
+            held object creep down the fingers under a steady load; a few no-slip iterations
+            make static friction hold, as it does in a real grasp.
     """
 
     def __init__(
@@ -71,6 +76,8 @@ class Simulation:
         seed: int = 0,
         timestep: float = 0.002,
         control_period: float = 0.002,
+        fixed_base: bool = False,
+        noslip_iterations: int = 0,
     ):
         if not (np.isfinite(timestep) and timestep > 0):
             raise SimError(f"timestep must be a positive number of seconds, got {timestep}")
@@ -85,8 +92,12 @@ class Simulation:
         self.seed = int(seed)
         self.substeps = int(round(substeps))
         self.control_period = control_period
-        self.built = build_model(robot, scene, self.seed, timestep)
+        self.built = build_model(robot, scene, self.seed, timestep, fixed_base)
+        self.fixed_base = bool(fixed_base)
         self.model = self.built.model
+        if noslip_iterations < 0:
+            raise SimError(f"noslip_iterations must be >= 0, got {noslip_iterations}")
+        self.model.opt.noslip_iterations = int(noslip_iterations)
         self.data = mujoco.MjData(self.model)
         self.mux = JointCommandMux(self.built.joint_names)
         self.tactile = TactileSkinSim(self.model, self.data, robot.skins)
@@ -141,6 +152,8 @@ class Simulation:
                     lowest = min(lowest, bottom)
         qpos[self._base_qpos + 2] -= lowest
         mujoco.mj_forward(self.model, self.data)
+        if self.fixed_base:
+            self._weld_base_here()
         self.stand_qpos = qpos.copy()
         feet = [(self._foot_bodies[side], self.sole_position(side)) for side in self.robot.feet]
         self.stand_feedforward, _ = standing_feedforward(
@@ -148,6 +161,18 @@ class Simulation:
         )
         self.hold_stand()
         mujoco.mj_forward(self.model, self.data)
+
+    def _weld_base_here(self) -> None:
+        """Set the fixed-base weld's relative pose to the base's current pose (anchor at its
+        origin; MuJoCo's weld relpose is the world's pose in the base frame)."""
+        weld = self.model.equality(FIXED_BASE_WELD).id
+        body = self.built.base_body
+        rotation = self.data.xmat[body].reshape(3, 3)
+        inverse = np.zeros(4)
+        mujoco.mju_negQuat(inverse, self.data.xquat[body])
+        self.model.eq_data[weld, 0:3] = 0.0
+        self.model.eq_data[weld, 3:6] = -rotation.T @ self.data.xpos[body]
+        self.model.eq_data[weld, 6:10] = inverse
 
     def hold_stand(self) -> None:
         """Command every joint to the stand posture with stand gains and gravity feed-forward."""
@@ -236,7 +261,9 @@ class Simulation:
         ratio = mass / self.model.body_mass[body]
         self.model.body_mass[body] = mass
         self.model.body_inertia[body] *= ratio
+        weld = self.model.eq_data.copy()
         mujoco.mj_setConst(self.model, mujoco.MjData(self.model))  # scratch: keeps the state
+        self.model.eq_data[:] = weld  # mj_setConst recomputes weld poses from qpos0
 
     # ------------------------------------------------------------------------------ sensors
     def joint_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

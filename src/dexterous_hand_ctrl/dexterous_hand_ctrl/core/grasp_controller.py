@@ -1,0 +1,616 @@
+"""The grasp state machine of one hand: pre-shape, reach, close, squeeze, lift, hold, release.
+
+``GraspController.step(now, joints, tactile)`` is called once per control period with the
+newest joint state and tactile contacts (time passed in) and returns the joint references of
+the hand and the arm. A goal runs through::
+
+    PRESHAPE -> REACH -> CLOSE -> SQUEEZE -> [LIFT] -> HOLD (goal succeeds after settling)
+    release goal:  RELEASE (open) -> RETRACT -> IDLE
+
+After a successful grasp the controller stays in HOLD (force regulation and slip reflex on)
+until a release goal. Any safety check failing (stale or invalid input, over-force, lost
+contact, a stalled or missing finger, a phase timeout) stops squeezing, holds the measured
+finger positions and the arm where it is, and ends the goal with the reason. Cancelling stops
+the motion where it is; a held object stays held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+import pinocchio as pin
+
+from dexterous_hand_ctrl.core.arm_ik import ArmKinematics
+from dexterous_hand_ctrl.core.cartesian_path import CartesianPath
+from dexterous_hand_ctrl.core.contacts import TactileSnapshot, finger_forces, force_directions
+from dexterous_hand_ctrl.core.finger_control import FingerController, FingerMode, FingerParams
+from dexterous_hand_ctrl.core.goal import GoalRejected, GraspGoal
+from dexterous_hand_ctrl.core.grasp_planner import GraspPlanner, PlannerParams, PlanningError
+from dexterous_hand_ctrl.core.hand_description import HandDescription
+from dexterous_hand_ctrl.core.hand_model import HandModel
+from dexterous_hand_ctrl.core.safety import SafetyMonitor, SafetyParams, limit_arm_command
+from dexterous_hand_ctrl.core.slip_reflex import GripForce, SlipReflexParams
+
+
+class Phase(Enum):
+    IDLE = "IDLE"
+    PRESHAPE = "PRESHAPE"
+    REACH = "REACH"
+    CLOSE = "CLOSE"
+    SQUEEZE = "SQUEEZE"
+    LIFT = "LIFT"
+    HOLD = "HOLD"
+    RELEASE = "RELEASE"
+    RETRACT = "RETRACT"
+
+
+GRIPPING = (Phase.SQUEEZE, Phase.LIFT, Phase.HOLD)
+
+
+@dataclass(frozen=True)
+class ControllerParams:
+    """Parameters of :class:`GraspController` (besides the hand description's).
+
+    Attributes:
+        squeeze_tolerance: Squeeze is settled when every finger is within this fraction of its
+            target ...
+        squeeze_settle_s: ... for this long [s].
+        hold_settle_s: Time in HOLD before a grasp goal succeeds [s].
+        reach_tolerance_m: Palm within this of the path's end ends REACH [m].
+        retract_m: Palm backs off this far along the approach (and rises) on release [m].
+        lift_speed_m_s: Average palm speed while lifting [m/s] (slower than reaching: the
+            grip takes up the load).
+        reach_stop_force_n: A pad touching this hard during the reach stops it, whatever
+            the contact's direction [N].
+        angular_speed_rad_s: Palm rotation speed on paths [rad/s].
+        ik_iterations: IK iterations per control step while tracking a path.
+        finger: Finger control parameters.
+        slip: Slip reflex parameters.
+        safety: Safety parameters.
+        planner: Grasp planner parameters.
+    """
+
+    squeeze_tolerance: float = 0.15
+    squeeze_settle_s: float = 0.1
+    hold_settle_s: float = 0.3
+    reach_tolerance_m: float = 0.004
+    retract_m: float = 0.06
+    lift_speed_m_s: float = 0.08
+    reach_stop_force_n: float = 2.0
+    angular_speed_rad_s: float = 1.0
+    ik_iterations: int = 2
+    finger: FingerParams = field(default_factory=FingerParams)
+    slip: SlipReflexParams = field(default_factory=SlipReflexParams)
+    safety: SafetyParams = field(default_factory=SafetyParams)
+    planner: PlannerParams = field(default_factory=PlannerParams)
+
+
+@dataclass(frozen=True)
+class JointInput:
+    """A joint state: names and positions of (at least) the hand's and arm's joints.
+
+    Attributes:
+        stamp_s: Measurement time [s].
+        names: Joint names (the same tuple object every time is cheapest).
+        positions: Positions [rad], one per name.
+    """
+
+    stamp_s: float
+    names: tuple[str, ...]
+    positions: np.ndarray
+
+
+@dataclass(frozen=True)
+class GraspOutcome:
+    """How a goal ended."""
+
+    success: bool
+    reason: str
+    achieved_force_n: float
+    finger_force_n: dict[str, float]
+    canceled: bool = False
+
+
+@dataclass
+class ControllerOutput:
+    """Joint references and status of one control step.
+
+    Attributes:
+        hand_positions: Hand joint references [rad], hand model order.
+        hand_kp, hand_kd: Hand joint gains (hand model order): the finger gains for joints
+            that close in the active grasp, the hold gains for the others.
+        arm_positions: Arm references [rad] (None for a hand without an arm).
+        arm_effort: Arm feed-forward (gravity) [N*m].
+        arm_kp, arm_kd: Arm gains.
+        phase: Current phase.
+        finger_force_n: Per finger force on the counted pads of the active grasp [N].
+        target_force_n: Current total target (raised by slip) [N].
+        slip_events: Slip events since the goal started.
+        outcome: Set in the step where a goal ends.
+        reflex: True in a step where the slip reflex raised the target.
+    """
+
+    hand_positions: np.ndarray
+    hand_kp: np.ndarray
+    hand_kd: np.ndarray
+    arm_positions: np.ndarray | None
+    arm_effort: np.ndarray | None
+    arm_kp: float
+    arm_kd: float
+    phase: Phase
+    finger_force_n: dict[str, float]
+    target_force_n: float
+    slip_events: int
+    outcome: GraspOutcome | None = None
+    reflex: bool = False
+
+
+class GraspController:
+    """Grasp state machine of one hand (see the module docstring).
+
+    Args:
+        hand: The hand's description.
+        params: Controller parameters.
+    """
+
+    def __init__(self, hand: HandDescription, params: ControllerParams | None = None):
+        self.hand = hand
+        self.params = params or ControllerParams()
+        self.model = HandModel(hand.model_dict(), hand.urdf_path)
+        kp = hand.finger_gains[0]
+        self.fingers: dict[str, FingerController] = {}
+        self._slices: dict[str, slice] = {}
+        start = 0
+        for spec in hand.fingers:
+            end = start + len(spec.joints)
+            self._slices[spec.name] = slice(start, end)
+            lower, upper = self.model.lower[start:end], self.model.upper[start:end]
+            self.fingers[spec.name] = FingerController(spec, lower, upper, kp, self.params.finger)
+            start = end
+        self.arm: ArmKinematics | None = None
+        self.planner: GraspPlanner | None = None
+        if hand.arm is not None:
+            self.arm = ArmKinematics(
+                hand.urdf_path, hand.arm.joints, hand.palm_link, hand.base_link
+            )
+            self.arm.tighten_limits(hand.arm.ik_limits)
+            self.planner = GraspPlanner(
+                self.arm,
+                self.model,
+                self.params.planner,
+                hand.arm.ready_posture,
+                hand.palm_box_m,
+                hand.finger_radius_m,
+            )
+        self.safety = SafetyMonitor(self.params.safety)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything but the models: no goal, no state, not initialised."""
+        hand = self.hand
+        self.safety.reset()
+        self.phase = Phase.IDLE
+        self.goal: GraspGoal | None = None
+        self.goal_active = False
+        self._phase_since = 0.0
+        self._now: float | None = None
+        self._names: tuple[str, ...] | None = None
+        self._missing: list[str] = []
+        self._hand_index = np.zeros(0, dtype=int)
+        self._arm_index = np.zeros(0, dtype=int)
+        self._arm_indexer = None
+        self._joint_stamp: float | None = None
+        self._joints_valid = False
+        self._q_hand = np.zeros(len(self.model.joint_names))
+        self._q_arm = np.zeros(len(hand.arm.joints) if hand.arm else 0)
+        self._q_arm_cmd: np.ndarray | None = None
+        self._tactile: TactileSnapshot | None = None
+        self._grip: GripForce | None = None
+        self._path: CartesianPath | None = None
+        self._path_start = 0.0
+        self._plan = None
+        self._settled_since: float | None = None
+        self._approach = np.array([1.0, 0.0, 0.0])
+        self.initialized = False
+        self.last_fault = ""
+        self._set_gains(())
+
+    def _set_gains(self, closing_fingers) -> None:
+        """Finger gains on the closing joints of ``closing_fingers``, hold gains elsewhere."""
+        count = len(self.model.joint_names)
+        self._hand_kp = np.full(count, self.hand.hold_gains[0])
+        self._hand_kd = np.full(count, self.hand.hold_gains[1])
+        for name in closing_fingers:
+            closing = self.fingers[name].closing != 0
+            index = np.arange(self._slices[name].start, self._slices[name].stop)[closing]
+            self._hand_kp[index] = self.hand.finger_gains[0]
+            self._hand_kd[index] = self.hand.finger_gains[1]
+
+    # ------------------------------------------------------------------------------ inputs
+    def _read_joints(self, joints: JointInput) -> None:
+        if joints.names is not self._names and joints.names != self._names:
+            names = list(joints.names)
+            missing = [j for j in self.model.joint_names if j not in names]
+            arm_joints = self.hand.arm.joints if self.hand.arm else ()
+            missing += [j for j in arm_joints if j not in names]
+            self._names = tuple(joints.names)
+            self._missing = missing
+            if not missing:
+                self._hand_index = np.array([names.index(j) for j in self.model.joint_names])
+                self._arm_index = np.array([names.index(j) for j in arm_joints], dtype=int)
+                if self.arm is not None:
+                    self._arm_indexer = self.arm.joint_indexer(names)
+        positions = np.asarray(joints.positions, dtype=float)
+        self._joint_stamp = joints.stamp_s
+        self._joints_valid = not self._missing and bool(np.all(np.isfinite(positions)))
+        if not self._joints_valid:
+            return
+        self._q_hand = positions[self._hand_index]
+        if self.arm is not None:
+            self._q_arm = positions[self._arm_index]
+            self.arm.set_robot_state(positions, self._arm_indexer)
+        if not self.initialized:
+            for name, finger in self.fingers.items():
+                finger.hold(self._q_hand[self._slices[name]])
+            self._q_arm_cmd = self._q_arm.copy() if self.arm is not None else None
+            self.initialized = True
+
+    # ------------------------------------------------------------------------------- goals
+    def start(self, goal: GraspGoal, now: float) -> None:
+        """Start a goal (validated with :func:`make_goal`).
+
+        Raises:
+            GoalRejected: Busy with another goal, not initialised (no joint state yet), holding
+                an object (grasp) or, for a grasp, no reachable collision-free plan.
+        """
+        if self.goal_active:
+            raise GoalRejected(f"busy: a goal is active in phase {self.phase.value}; cancel it")
+        if not self.initialized:
+            raise GoalRejected("no joint state received yet")
+        if goal.release:
+            self._begin_goal(goal, now)
+            self._enter(Phase.RELEASE, now)
+            return
+        if self.phase in GRIPPING:
+            raise GoalRejected("already holding an object: release it first")
+        if self.arm is None or self.planner is None:
+            raise GoalRejected(f"hand {self.hand.name!r} has no arm: it cannot reach an object")
+        spec = self.hand.grasps[goal.grasp_type]
+        try:
+            start = self.arm.palm_pose(self._q_arm_cmd)
+            plan = self.planner.plan(spec, goal.obj, start, self._q_arm_cmd)
+        except PlanningError as error:
+            raise GoalRejected(str(error)) from error
+        self._plan = plan
+        self._approach = plan.approach
+        self._begin_goal(goal, now)
+        limit = min(goal.max_force_n, self.hand.max_total_force_n)
+        self._grip = GripForce(goal.target_force_n, limit, self.params.slip)
+        self._enter(Phase.PRESHAPE, now)
+
+    def _begin_goal(self, goal: GraspGoal, now: float) -> None:
+        self.goal = goal
+        self.goal_active = True
+        self.last_fault = ""
+        self.safety.reset()
+
+    def cancel(self, now: float) -> GraspOutcome | None:
+        """Cancel the active goal: stop where it is (a held object stays held)."""
+        if not self.goal_active:
+            return None
+        phase = self.phase
+        if phase not in GRIPPING:
+            self._hold_fingers_measured()
+            self._enter(Phase.IDLE, now)
+        else:
+            self._path = None
+            self._enter(Phase.HOLD, now)
+        return self._finish(False, f"canceled in phase {phase.value}", canceled=True)
+
+    # ------------------------------------------------------------------------------ helpers
+    def _enter(self, phase: Phase, now: float) -> None:
+        self.phase = phase
+        self._phase_since = now
+        self._settled_since = None
+        self.safety.reset()
+        if phase is Phase.PRESHAPE:
+            spec = self.hand.grasps[self.goal.grasp_type]
+            target = self.planner.preshape_vector(spec)
+            for name, finger in self.fingers.items():
+                finger.move_to(target[self._slices[name]], self.hand.open_velocity_rad_s)
+        elif phase is Phase.REACH:
+            start = self.arm.palm_pose(self._q_arm_cmd)
+            self._start_path(start, self._plan.waypoints, now)
+        elif phase is Phase.CLOSE:
+            closing = self.hand.grasps[self.goal.grasp_type].closing
+            for name in self._grasp_fingers():
+                q = self._q_hand[self._slices[name]]
+                self.fingers[name].start_closing(q, closing.get(name))
+            self._set_gains(self._grasp_fingers())
+        elif phase is Phase.SQUEEZE:
+            for name in self._grasp_fingers():
+                self.fingers[name].start_squeeze()
+            measured = finger_forces(self._tactile, self._counted())
+            self._grip.start(now, min(sum(measured.values()), self._grip.target_n))
+        elif phase is Phase.LIFT:
+            start = self.arm.palm_pose(self._q_arm_cmd)
+            lifted = pin.SE3(start.rotation, start.translation + [0, 0, self.goal.lift_height_m])
+            self._start_path(start, [lifted], now, self.params.lift_speed_m_s)
+        elif phase is Phase.RELEASE:
+            self._set_gains(())
+            open_q = np.clip(0.0, self.model.lower, self.model.upper)
+            if self.goal is not None and self.goal.grasp_type:
+                open_q = self.planner.preshape_vector(self.hand.grasps[self.goal.grasp_type])
+            for name, finger in self.fingers.items():
+                finger.move_to(open_q[self._slices[name]], self.hand.open_velocity_rad_s)
+        elif phase is Phase.RETRACT:
+            start = self.arm.palm_pose(self._q_arm_cmd)
+            back = start.translation - self.params.retract_m * self._approach
+            back = back + [0.0, 0.0, self.params.retract_m]
+            self._start_path(start, [pin.SE3(start.rotation, back)], now)
+
+    def _start_path(self, start: pin.SE3, waypoints, now: float, speed: float = 0.0) -> None:
+        self._path = CartesianPath(
+            start,
+            waypoints,
+            min(speed or self.hand.arm.max_speed_m_s, self.hand.arm.max_speed_m_s),
+            self.params.angular_speed_rad_s,
+        )
+        self._path_start = now
+
+    def _grasp_fingers(self) -> tuple[str, ...]:
+        if self.goal is None or not self.goal.grasp_type:
+            return ()
+        return self.hand.grasps[self.goal.grasp_type].fingers
+
+    def _counted(self) -> dict[str, tuple[str, ...]]:
+        """Grasp finger -> its counted pads."""
+        if self.goal is None or not self.goal.grasp_type:
+            return {f.name: f.pads for f in self.hand.fingers}
+        spec = self.hand.grasps[self.goal.grasp_type]
+        return {
+            name: tuple(p for p in self.fingers[name].spec.pads if p in spec.pads)
+            for name in spec.fingers
+        }
+
+    def _hold_fingers_measured(self) -> None:
+        for name, finger in self.fingers.items():
+            finger.hold(self._q_hand[self._slices[name]])
+
+    def _finish(self, success: bool, reason: str, canceled: bool = False) -> GraspOutcome:
+        forces = finger_forces(self._tactile, self._counted()) if self.goal else {}
+        self.goal_active = False
+        return GraspOutcome(success, reason, float(sum(forces.values())), forces, canceled)
+
+    def _abort(self, now: float, reason: str) -> GraspOutcome | None:
+        self.last_fault = reason
+        self._hold_fingers_measured()
+        self._path = None
+        self.phase = Phase.IDLE
+        self._phase_since = now
+        if self.goal_active:
+            return self._finish(False, reason)
+        return None
+
+    # --------------------------------------------------------------------------------- step
+    def step(
+        self, now: float, joints: JointInput | None, tactile: TactileSnapshot | None
+    ) -> ControllerOutput | None:
+        """One control step.
+
+        Args:
+            now: Current time [s] (the clock the stamps use).
+            joints: The newest joint state (None: none new since the last step).
+            tactile: The newest tactile contacts (None: none new).
+
+        Returns:
+            The references to command, or None before the first valid joint state.
+        """
+        dt = 0.0 if self._now is None else min(max(now - self._now, 0.0), 0.05)
+        self._now = now
+        if joints is not None:
+            self._read_joints(joints)
+        if tactile is not None:
+            self._tactile = tactile
+        if not self.initialized:
+            return None
+        outcome, reflex = None, False
+        active = self.phase is not Phase.IDLE
+        if active:
+            tactile_stamp = self._tactile.stamp_s if self._tactile is not None else None
+            fault = self.safety.check_inputs(
+                now, self._joint_stamp, self._joints_valid, tactile_stamp, True
+            )
+            if fault is None:
+                fault = self.safety.check_timeout(now, self._timeout_key(), self._phase_since)
+            if fault is not None:
+                outcome = self._abort(now, fault)
+        counted = self._counted()
+        forces = finger_forces(self._tactile, counted)
+        if self.phase is not Phase.IDLE:
+            outcome, reflex = self._advance(now, dt, forces, counted)
+        hand_q = self._step_fingers(dt, forces, counted)
+        arm_q, effort = self._step_arm(now, dt)
+        reflex_target = self._grip.target_n if self._grip is not None else 0.0
+        kp_arm, kd_arm = self.hand.arm.gains if self.hand.arm else (0.0, 0.0)
+        return ControllerOutput(
+            hand_positions=hand_q,
+            hand_kp=self._hand_kp,
+            hand_kd=self._hand_kd,
+            arm_positions=arm_q,
+            arm_effort=effort,
+            arm_kp=kp_arm,
+            arm_kd=kd_arm,
+            phase=self.phase,
+            finger_force_n=forces,
+            target_force_n=reflex_target,
+            slip_events=self._grip.events if self._grip is not None else 0,
+            outcome=outcome,
+            reflex=reflex,
+        )
+
+    def _timeout_key(self) -> str:
+        if self.phase is Phase.HOLD:
+            return "SETTLE" if self.goal_active else "NONE"
+        return self.phase.value
+
+    def _finger_targets(self, total_n: float) -> dict[str, float]:
+        spec = self.hand.grasps[self.goal.grasp_type]
+        return {
+            name: min(share * total_n, self.fingers[name].spec.max_force_n)
+            for name, share in spec.finger_shares.items()
+        }
+
+    def _advance(self, now, dt, forces, counted) -> tuple[GraspOutcome | None, bool]:
+        """Phase transitions and checks; returns (outcome, reflex fired)."""
+        phase, elapsed = self.phase, now - self._phase_since
+        grasp_fingers = self._grasp_fingers()
+        reflex = False
+        if phase in GRIPPING and self._grip is not None:
+            grip = {f: forces[f] for f in grasp_fingers}
+            fault = self.safety.check_forces(
+                now, grip, {f: self.fingers[f].spec.max_force_n for f in grip}, self._grip.limit_n
+            )
+            if fault is None and phase is not Phase.SQUEEZE:
+                fault = self.safety.check_contact(now, grip)
+            if fault is not None:
+                return self._abort(now, fault), False
+            slips = len(self._tactile.slipping(p for f in grasp_fingers for p in counted[f]))
+            reflex = self._grip.step(now, slips, reflex_enabled=phase is not Phase.SQUEEZE)
+        if phase is Phase.PRESHAPE:
+            if all(f.done_moving for f in self.fingers.values()) and elapsed > 0.05:
+                self._enter(Phase.REACH, now)
+        elif phase is Phase.REACH:
+            blocked = self._blocking_contacts(counted)
+            last_segment = self._path.segment == len(self._path.durations) - 1
+            if blocked and last_segment:  # the object is closer than estimated: close from here
+                self._path = None
+                self._enter(Phase.CLOSE, now)
+            elif blocked:
+                return self._abort(now, f"unexpected contact on {blocked} during reach"), False
+            elif self._path_done(now):
+                self._path = None
+                self._enter(Phase.CLOSE, now)
+        elif phase is Phase.CLOSE:
+            modes = {f: self.fingers[f].mode for f in grasp_fingers}
+            for finger, mode in modes.items():
+                if mode is FingerMode.STALLED:
+                    reason = f"finger {finger} stalled without tactile contact"
+                    return self._abort(now, reason), False
+                if mode is FingerMode.MISSED:
+                    reason = f"finger {finger} closed without touching the object"
+                    return self._abort(now, reason), False
+            if all(m is FingerMode.CONTACT for m in modes.values()):
+                self._enter(Phase.SQUEEZE, now)
+        elif phase is Phase.SQUEEZE:
+            targets = self._finger_targets(self._grip.target_n)
+            tolerance = self.params.squeeze_tolerance
+            settled = not self._grip.ramping and all(
+                abs(forces[f] - t) <= tolerance * t for f, t in targets.items()
+            )
+            if not settled:
+                self._settled_since = None
+            elif self._settled_since is None:
+                self._settled_since = now
+            elif now - self._settled_since >= self.params.squeeze_settle_s:
+                self._enter(Phase.LIFT if self.goal.lift_height_m > 0 else Phase.HOLD, now)
+        elif phase is Phase.LIFT:
+            if self._path_done(now):
+                self._path = None
+                self._enter(Phase.HOLD, now)
+        elif phase is Phase.HOLD:
+            if self.goal_active and elapsed >= self.params.hold_settle_s:
+                return self._finish(True, "ok"), reflex
+        elif phase is Phase.RELEASE:
+            if all(f.done_moving for f in self.fingers.values()):
+                if self.arm is None or self._q_arm_cmd is None:
+                    self._enter(Phase.IDLE, now)
+                    return self._finish(True, "released"), False
+                self._enter(Phase.RETRACT, now)
+        elif phase is Phase.RETRACT:
+            if self._path_done(now):
+                self._path = None
+                self._enter(Phase.IDLE, now)
+                return self._finish(True, "released"), False
+        return None, reflex
+
+    def _blocking_contacts(self, counted) -> list[str]:
+        """Grasp fingers touching something in front of them (against the approach), or
+        pressing hard: a pad brushing an object's side does not stop the reach."""
+        if self._tactile is None or self.planner is None:
+            return []
+        spec = self.hand.grasps[self.goal.grasp_type]
+        approach = spec.approach_in_palm
+        blocked = []
+        for finger, pads in counted.items():
+            for pad in pads:
+                contact = self._tactile.pads.get(pad)
+                if contact is None or contact.force_n < self.params.finger.contact_force_n:
+                    continue
+                if contact.force_n >= self.params.reach_stop_force_n:
+                    blocked.append(finger)
+                    break
+                _, _, rotation = self.model.point_jacobian(
+                    self._q_hand, contact.link, contact.cop_link
+                )
+                # The pad's outward normal points at what it touches.
+                if float(approach @ (rotation @ contact.normal_link)) > 0.5:
+                    blocked.append(finger)
+                    break
+        return blocked
+
+    def _path_done(self, now: float) -> bool:
+        if self._path is None:
+            return True
+        if now - self._path_start < self._path.duration_s:
+            return False
+        end = self._path.poses[-1]
+        reached = self.arm.palm_pose(self._q_arm_cmd).translation - end.translation
+        return float(np.linalg.norm(reached)) <= self.params.reach_tolerance_m
+
+    def _step_fingers(self, dt, forces, counted) -> np.ndarray:
+        hand_q = np.empty(len(self.model.joint_names))
+        directions = {}
+        if self.phase in GRIPPING:
+            directions = force_directions(
+                self.model, self._q_hand, self._tactile, counted, self._slices
+            )
+            targets = self._finger_targets(self._grip.command_n)
+        for name, finger in self.fingers.items():
+            sl = self._slices[name]
+            target = targets.get(name, 0.0) if self.phase in GRIPPING else 0.0
+            hand_q[sl] = finger.step(
+                dt,
+                self._q_hand[sl],
+                forces.get(name, 0.0),
+                target,
+                directions.get(name),
+                self.hand.close_velocity_rad_s,
+            )
+        return hand_q
+
+    def _step_arm(self, now: float, dt: float):
+        if self.arm is None or self._q_arm_cmd is None:
+            return None, None
+        desired = self._q_arm_cmd
+        if self._path is not None:
+            target = self._path.pose(now - self._path_start)
+            result = self.arm.solve(
+                target,
+                self._q_arm_cmd,
+                q_arm_rest=self.planner.ready,
+                posture_gain=0.0,
+                max_iterations=self.params.ik_iterations,
+            )
+            desired = result.q_arm
+        self._q_arm_cmd = limit_arm_command(
+            self._q_arm_cmd,
+            desired,
+            self.arm.lower,
+            self.arm.upper,
+            self.hand.arm.max_velocity_rad_s,
+            dt,
+        )
+        return self._q_arm_cmd.copy(), self.arm.gravity(self._q_arm_cmd)

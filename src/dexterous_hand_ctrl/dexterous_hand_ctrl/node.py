@@ -1,0 +1,370 @@
+"""ROS 2 node of one hand's grasp controller: joint states and tactile contacts in, joint
+commands out, a Grasp action server, /diagnostics.
+
+Wiring only: parameters (``params.py``), message conversion (``conversions.py``) and the core
+``GraspController``. A control step runs when the joint state and the tactile contacts of the
+same stamp are both in (normally triggered by the contacts, which the tactile driver derives
+from the same instant), or ``sync_wait_s`` after a joint state if no matching contacts come
+(the controller then sees them age and stops with "stale tactile" when a goal is active). Every
+joint state is answered with a command stamped like it, so the simulator's lockstep can wait
+for this node (source = the hand's name).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+import numpy as np
+import pinocchio as pin
+import rclpy
+import yaml
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.clock import Clock, ClockType
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
+from sensor_msgs.msg import JointState
+
+from dexterous_hand_ctrl import conversions as conv
+from dexterous_hand_ctrl.core.goal import GoalRejected, make_goal, quaternion_to_rotation
+from dexterous_hand_ctrl.core.grasp_controller import GraspController, JointInput, Phase
+from dexterous_hand_ctrl.core.hand_description import load_hand_description
+from dexterous_hand_ctrl.errors import DexterousHandCtrlError
+from dexterous_hand_ctrl.params import PARAMETERS, validate
+from humanoid_interfaces.action import Grasp
+from humanoid_interfaces.msg import ContactArray, JointCommand, TactileFrame
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+BEST_EFFORT = QoSProfile(
+    depth=5, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST
+)
+WINDOW = 2000
+# Optical frame (z forward, x right, y down) in a camera link (x forward, y left, z up).
+OPTICAL_IN_LINK = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+
+
+class HandControllerNode(Node):
+    """One hand's grasp controller."""
+
+    def __init__(self, node_name: str = "hand_controller"):
+        super().__init__(node_name)
+        values = {}
+        for spec in PARAMETERS:
+            descriptor = ParameterDescriptor(description=spec.description)
+            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        self.params = params = validate(values)
+        self.hand = load_hand_description(params.robot_description, params.hand)
+        self.controller = GraspController(self.hand, params.controller)
+        self._camera = self._camera_frame(params.robot_description)
+        arm_joints = self.hand.arm.joints if self.hand.arm else ()
+        self._builder = conv.CommandBuilder(
+            JointCommand, params.source, self.controller.model.joint_names, arm_joints
+        )
+        self.pub_command = self.create_publisher(JointCommand, params.command_topic, RELIABLE)
+        self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_subscription(JointState, params.joint_states_topic, self._on_joints, RELIABLE)
+        self.create_subscription(ContactArray, params.contacts_topic, self._on_contacts, RELIABLE)
+        self.create_subscription(TactileFrame, params.frames_topic, self._on_frame, BEST_EFFORT)
+        self._odometry = None
+        if params.odometry_topic:
+            self.create_subscription(Odometry, params.odometry_topic, self._on_odometry, RELIABLE)
+        self._server = ActionServer(
+            self,
+            Grasp,
+            "grasp",
+            execute_callback=self._execute,
+            goal_callback=lambda _request: GoalResponse.ACCEPT,
+            cancel_callback=lambda _handle: CancelResponse.ACCEPT,
+        )
+        # Wall-clock timers: in lockstep, sim time stands still until this node answers.
+        wall = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(max(params.sync_wait_s / 2.0, 0.002), self._on_watchdog, clock=wall)
+        self.create_timer(1.0 / params.diagnostics_rate_hz, self._publish_diagnostics, clock=wall)
+        self._names: tuple[str, ...] = ()
+        self._pending = None  # (stamp_ns, stamp msg, JointInput, wall time)
+        self._contacts = None  # (stamp_ns, TactileSnapshot)
+        self._contacts_used_ns = -1
+        self._answered_ns = -1
+        self._active = None  # (goal_handle, Future)
+        self._last_feedback = 0.0
+        self._counts = {"steps": 0, "frames": 0, "contacts": 0, "rejected_goals": 0}
+        self._last_rejection = ""
+        self._latency = np.zeros(WINDOW)
+        self._latency_count = 0
+        self._frame_stamp = None
+        self._last_output = None
+        self._diag_previous = (time.monotonic(), 0)
+        self.get_logger().info(
+            f"hand {params.hand}: {len(self.controller.model.joint_names)} hand joints, "
+            f"{len(arm_joints)} arm joints, grasps {sorted(self.hand.grasps)}, source "
+            f"'{params.source}'"
+        )
+
+    @staticmethod
+    def _camera_frame(path):
+        """(optical frame id, camera link) from the robot description, if it has a camera."""
+        with open(path, encoding="utf-8") as stream:
+            camera = (yaml.safe_load(stream) or {}).get("camera") or {}
+        return (camera.get("frame_id"), camera.get("link")) if camera.get("link") else None
+
+    # ------------------------------------------------------------------------------ inputs
+    def _on_joints(self, msg: JointState) -> None:
+        names = msg.name
+        if len(names) != len(self._names) or tuple(names) != self._names:
+            self._names = tuple(names)
+        stamp_ns = conv.stamp_ns(msg.header.stamp)
+        joints = JointInput(stamp_ns * 1e-9, self._names, conv.as_array(msg.position))
+        self._pending = (stamp_ns, msg.header.stamp, joints, time.monotonic())
+        if self._contacts is not None and self._contacts[0] >= stamp_ns:
+            self._step(time.monotonic())
+        elif self._contacts is None and self.params.sync_wait_s == 0.0:
+            self._step(time.monotonic())
+
+    def _on_contacts(self, msg: ContactArray) -> None:
+        received = time.monotonic()
+        self._counts["contacts"] += 1
+        self._contacts = (conv.stamp_ns(msg.header.stamp), conv.snapshot_from_contacts(msg))
+        if self._pending is not None and self._contacts[0] >= self._pending[0]:
+            self._step(received)
+
+    def _on_frame(self, msg: TactileFrame) -> None:
+        self._counts["frames"] += 1
+        self._frame_stamp = conv.stamp_seconds(msg.header.stamp)
+
+    def _on_odometry(self, msg: Odometry) -> None:
+        self._odometry = msg
+
+    def _on_watchdog(self) -> None:
+        """Step a joint state whose contacts did not come within ``sync_wait_s``."""
+        if self._pending is not None and time.monotonic() - self._pending[3] >= (
+            self.params.sync_wait_s
+        ):
+            self._step(time.monotonic())
+
+    # -------------------------------------------------------------------------------- step
+    def _now(self) -> float:
+        stamps = [self.get_clock().now().nanoseconds * 1e-9]
+        if self._pending is not None:
+            stamps.append(self._pending[0] * 1e-9)
+        if self._contacts is not None:
+            stamps.append(self._contacts[0] * 1e-9)
+        return max(stamps)
+
+    def _step(self, received: float) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None or pending[0] <= self._answered_ns:
+            return
+        tactile = None
+        if self._contacts is not None and self._contacts[0] != self._contacts_used_ns:
+            tactile = self._contacts[1]
+            self._contacts_used_ns = self._contacts[0]
+        now = self._now()
+        if self._active is not None and self._active[0].is_cancel_requested:
+            self._complete(self.controller.cancel(now))
+        output = self.controller.step(now, pending[2], tactile)
+        self._answered_ns = pending[0]
+        if output is None:
+            return
+        self._last_output = output
+        if output.outcome is not None:
+            self._complete(output.outcome)
+        if self.params.command_when_idle or output.phase is not Phase.IDLE:
+            self.pub_command.publish(self._builder.build(output, pending[1]))
+        self._latency[self._latency_count % WINDOW] = time.monotonic() - received
+        self._latency_count += 1
+        self._counts["steps"] += 1
+        if self._active is not None and now - self._last_feedback >= 1.0 / (
+            self.params.feedback_rate_hz
+        ):
+            self._last_feedback = now
+            self._active[0].publish_feedback(self._feedback(output))
+
+    def _feedback(self, output) -> Grasp.Feedback:
+        feedback = Grasp.Feedback()
+        feedback.phase = output.phase.value
+        feedback.finger_names = list(output.finger_force_n)
+        feedback.finger_force_n = [float(v) for v in output.finger_force_n.values()]
+        feedback.target_force_n = float(output.target_force_n)
+        feedback.slip_events = int(output.slip_events)
+        return feedback
+
+    def _complete(self, outcome) -> None:
+        if outcome is not None and self._active is not None:
+            _, future = self._active
+            self._active = None
+            if not future.done():
+                future.set_result(outcome)
+
+    # ------------------------------------------------------------------------------ action
+    async def _execute(self, goal_handle):
+        result = Grasp.Result()
+        try:
+            goal = self._make_goal(goal_handle.request)
+            self.controller.start(goal, self._now())
+        except Exception as error:  # noqa: BLE001 - a bad goal must never stop the node
+            if not isinstance(error, DexterousHandCtrlError):
+                error = GoalRejected(f"internal error: {error!r}")
+            self._counts["rejected_goals"] += 1
+            self._last_rejection = str(error)
+            self.get_logger().warning(f"goal rejected: {error}")
+            goal_handle.abort()
+            result.success, result.reason = False, f"rejected: {error}"
+            return result
+        future = Future()
+        self._active = (goal_handle, future)
+        outcome = await future
+        result.success = bool(outcome.success)
+        result.reason = outcome.reason
+        result.achieved_force_n = float(outcome.achieved_force_n)
+        result.finger_force_n = [float(v) for v in outcome.finger_force_n.values()]
+        if outcome.canceled:
+            goal_handle.canceled()
+        elif outcome.success:
+            goal_handle.succeed()
+        else:
+            goal_handle.abort()
+        return result
+
+    def _make_goal(self, request):
+        side = self.params.hand.split("_")[0]
+        if request.hand and request.hand not in (side, self.params.hand):
+            raise GoalRejected(
+                f"hand {request.hand!r}: this controller drives {side!r} ({self.params.hand})"
+            )
+        if request.release:
+            return make_goal(self.hand, "", 0.0, 0.0, (0, 0, 0), (1, 0, 0, 0), (0, 0, 0), 0, True)
+        pose = request.object_pose.pose
+        position = np.array([pose.position.x, pose.position.y, pose.position.z])
+        quat = np.array(
+            [pose.orientation.w, pose.orientation.x, pose.orientation.y, pose.orientation.z]
+        )
+        size = request.object_size
+
+        def goal_at(position, quat):
+            return make_goal(
+                self.hand,
+                request.grasp_type,
+                request.target_force_n,
+                request.max_force_n,
+                position,
+                quat,
+                (size.x, size.y, size.z),
+                request.lift_height_m,
+                False,
+                self.params.default_object_extent_m,
+            )
+
+        goal_at(position, quat)  # every field checked before the frame is resolved
+        return goal_at(*self._to_base(request.object_pose.header.frame_id, position, quat))
+
+    def _to_base(self, frame: str, position: np.ndarray, quat: np.ndarray):
+        """A pose in ``frame`` expressed in the hand's base frame (position, quat wxyz)."""
+        base = self.hand.base_link
+        arm = self.controller.arm
+        if not frame or frame == base:
+            return position, quat
+        if self._camera is not None and frame == self._camera[0] and arm is not None:
+            link = arm.frame_pose(self._camera[1])
+            transform = link * pin.SE3(OPTICAL_IN_LINK, np.zeros(3))
+        elif arm is not None and arm.has_frame(frame):
+            transform = arm.frame_pose(frame)
+        elif self._odometry is not None and frame == self._odometry.header.frame_id:
+            p, q = self._odometry.pose.pose.position, self._odometry.pose.pose.orientation
+            base_in_frame = pin.SE3(
+                quaternion_to_rotation(q.w, q.x, q.y, q.z), np.array([p.x, p.y, p.z])
+            )
+            transform = base_in_frame.inverse()
+        else:
+            known = [base, "robot links"]
+            if self._camera:
+                known.append(self._camera[0])
+            if self._odometry is not None:
+                known.append(self._odometry.header.frame_id)
+            raise GoalRejected(f"object pose frame {frame!r} is unknown: expected one of {known}")
+        pose = transform * pin.SE3(quaternion_to_rotation(*quat), position)
+        w, x, y, z = pin.Quaternion(pose.rotation).coeffs()[[3, 0, 1, 2]]
+        return pose.translation.copy(), np.array([w, x, y, z])
+
+    # ------------------------------------------------------------------------- diagnostics
+    def _publish_diagnostics(self) -> None:
+        now_wall = time.monotonic()
+        previous_wall, previous_steps = self._diag_previous
+        steps = self._counts["steps"]
+        rate = (steps - previous_steps) / max(now_wall - previous_wall, 1e-9)
+        self._diag_previous = (now_wall, steps)
+        c = self.controller
+        status = DiagnosticStatus()
+        status.name = f"{self.get_fully_qualified_name()}: grasp controller {self.params.hand}"
+        status.hardware_id = self.params.hand
+        level, message = DiagnosticStatus.OK, f"phase {c.phase.value}"
+        if not c.initialized:
+            level, message = DiagnosticStatus.WARN, "waiting for joint states"
+        if c.last_fault:
+            level, message = DiagnosticStatus.WARN, f"last fault: {c.last_fault}"
+        if self._last_rejection and level == DiagnosticStatus.OK:
+            message += f"; last rejected goal: {self._last_rejection}"
+        status.level, status.message = level, message
+        count = min(self._latency_count, WINDOW)
+        values = {
+            "phase": c.phase.value,
+            "goal_active": str(c.goal_active).lower(),
+            "last_fault": c.last_fault,
+            "rejected_goals": str(self._counts["rejected_goals"]),
+            "last_rejection": self._last_rejection,
+            "control_rate_hz": f"{rate:.1f}",
+            "steps": str(steps),
+            "contacts_received": str(self._counts["contacts"]),
+            "frames_received": str(self._counts["frames"]),
+        }
+        if count:
+            latency = self._latency[:count]
+            values["latency_median_ms"] = f"{np.median(latency) * 1e3:.3f}"
+            values["latency_p99_ms"] = f"{np.percentile(latency, 99) * 1e3:.3f}"
+        output = self._last_output
+        if output is not None:
+            values["target_force_n"] = f"{output.target_force_n:.2f}"
+            values["slip_events"] = str(output.slip_events)
+            for finger, force in output.finger_force_n.items():
+                values[f"force_{finger}_n"] = f"{force:.2f}"
+        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+        array_msg = DiagnosticArray()
+        array_msg.header.stamp = self.get_clock().now().to_msg()
+        array_msg.status = [status]
+        self.pub_diagnostics.publish(array_msg)
+
+
+def main(args=None) -> int:
+    """Run the controller until SIGINT; exit 0 on a clean stop, 2 on bad parameters."""
+    rclpy.init(args=args)
+    try:
+        node = HandControllerNode()
+    except (DexterousHandCtrlError, ParameterException) as error:
+        print(f"hand_controller: refusing to start: {error}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    except KeyboardInterrupt:
+        rclpy.try_shutdown()
+        return 0
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except RuntimeError:
+        if rclpy.ok():
+            raise
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
