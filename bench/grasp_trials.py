@@ -4,7 +4,7 @@
 Each trial: one object (cube 4-6 cm, cylinder 4-6 cm diameter and 8-12 cm tall, or sphere 5-7
 cm; 50-300 g; friction 0.5-1.0) stands on the bench table at a random spot (+/-1 cm) and yaw;
 the controller gets a goal whose object pose is the truth plus perception noise (+/-1 cm,
-+/-15 deg yaw) and grasps, lifts (11 cm commanded: the object settles a few mm in the grip as
++/-15 deg yaw) and grasps, lifts (12 cm commanded: the object settles up to 2 cm in the grip as
 it takes up its weight) and holds. Success: the object stayed >= 10 cm above its rest height
 for the whole 5 s hold. Then the slip test
 doubles the object's mass and holds 2 s more: no drop. Also measured: the holding force against
@@ -182,9 +182,7 @@ def run_trial(loop, index: int, trial: dict, args) -> dict:
     row["target_n"] = round(grip.target_n, 1)
     row["slip_events"] = grip.events
     row["reflex_raises"] = grip.raises
-    row["force_error_p95"] = (
-        round(float(np.percentile(np.abs(errors), 95)), 3) if errors else None
-    )
+    row["force_error_p95"] = round(float(np.percentile(np.abs(errors), 95)), 3) if errors else None
     row["force_error_mean"] = round(float(np.mean(errors)), 3) if errors else None
     row["peak_finger_ratio"] = round(peak_finger_ratio, 3)
     row["peak_total_n"] = round(peak_total, 2)
@@ -193,60 +191,30 @@ def run_trial(loop, index: int, trial: dict, args) -> dict:
     return row
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shapes", default="box,cylinder,sphere")
-    parser.add_argument("--target-force", type=float, default=10.0)
-    parser.add_argument("--max-force", type=float, default=20.0)
-    parser.add_argument("--lift-m", type=float, default=0.11, help="commanded lift [m]")
-    parser.add_argument("--rise-m", type=float, default=0.10, help="object rise for success")
-    parser.add_argument("--hold-s", type=float, default=5.0)
-    parser.add_argument("--slip-hold-s", type=float, default=2.0)
-    parser.add_argument("--drop-m", type=float, default=0.02)
-    parser.add_argument("--pose-noise-m", type=float, default=0.01)
-    parser.add_argument("--yaw-noise-deg", type=float, default=15.0)
-    parser.add_argument("--grasp-timeout-s", type=float, default=20.0)
-    parser.add_argument("--noslip-iterations", type=int, default=3)
-    parser.add_argument("--grasps", default="box:pinch,cylinder:pinch,sphere:pinch")
-    args = parser.parse_args(argv)
-    args.grasp = dict(item.split(":") for item in args.grasps.split(","))
-    from dexterous_hand_ctrl.sim_loop import SimGraspLoop
+HEADER = (
+    f"{'#':>3} {'shape':8} {'size mm':>12} {'g':>4} {'mu':>4} {'grasp':6} {'ok':>3} "
+    f"{'rise':>5} {'slip':>5} {'drop':>5} {'target':>6} {'err95':>6} {'peakF':>6} "
+    f"{'events':>6}  reason"
+)
 
-    wall = time.monotonic()
-    loop = SimGraspLoop(
-        ROOT / "config/robots/g1_dex3.yaml",
-        ROOT / "config/scenes/grasp_bench.yaml",
-        noslip_iterations=args.noslip_iterations,
+
+def print_row(row: dict) -> None:
+    print(
+        f"{row['trial']:3d} {row['shape']:8} {str(row['size_mm']):>12} {row['mass_g']:4d} "
+        f"{row['friction']:4.2f} {row['grasp']:6} {'Y' if row['success'] else 'n':>3} "
+        f"{row.get('rise_cm', '-')!s:>5} {'Y' if row['slip_ok'] else 'n':>5} "
+        f"{row.get('slip_drop_mm', '-')!s:>5} {row.get('target_n', '-')!s:>6} "
+        f"{row.get('force_error_p95', '-')!s:>6} {row.get('peak_finger_ratio', '-')!s:>6} "
+        f"{row.get('slip_events', '-')!s:>6}  {row['reason']}",
+        flush=True,
     )
-    rng = np.random.default_rng(args.seed)
-    shapes = args.shapes.split(",")
-    rows = []
-    header = (
-        f"{'#':>3} {'shape':8} {'size mm':>12} {'g':>4} {'mu':>4} {'grasp':6} {'ok':>3} "
-        f"{'rise':>5} {'slip':>5} {'drop':>5} {'target':>6} {'err95':>6} {'peakF':>6} "
-        f"{'events':>6}  reason"
-    )
-    print("in-process lockstep: humanoid_sim Simulation (fixed base) + tactile_driver "
-          "SkinProcessor + dexterous_hand_ctrl GraspController, no DDS")
-    print(header)
-    for index in range(args.trials):
-        trial = sample_trial(rng, shapes[index % len(shapes)], args)
-        row = run_trial(loop, index, trial, args)
-        rows.append(row)
-        print(
-            f"{index:3d} {row['shape']:8} {str(row['size_mm']):>12} {row['mass_g']:4d} "
-            f"{row['friction']:4.2f} {row['grasp']:6} {'Y' if row['success'] else 'n':>3} "
-            f"{row.get('rise_cm', '-')!s:>5} {'Y' if row['slip_ok'] else 'n':>5} "
-            f"{row.get('slip_drop_mm', '-')!s:>5} {row.get('target_n', '-')!s:>6} "
-            f"{row.get('force_error_p95', '-')!s:>6} {row.get('peak_finger_ratio', '-')!s:>6} "
-            f"{row.get('slip_events', '-')!s:>6}  {row['reason']}",
-            flush=True,
-        )
+
+
+def summarize(rows: list[dict], args, wall_s: float) -> dict:
+    shapes = sorted({r["shape"] for r in rows})
     succeeded = [r for r in rows if r["success"]]
     errors = [r["force_error_p95"] for r in succeeded if r.get("force_error_p95") is not None]
-    summary = {
+    return {
         "bench": "grasp_trials",
         "mode": "in-process lockstep (Simulation + SkinProcessor + GraspController, no DDS)",
         "trials": len(rows),
@@ -254,9 +222,7 @@ def main(argv=None) -> int:
         "slip_test_no_drop_rate": round(
             sum(r["slip_ok"] for r in succeeded) / max(len(succeeded), 1), 3
         ),
-        "force_within_20pct_rate": round(
-            sum(e <= 0.2 for e in errors) / max(len(errors), 1), 3
-        ),
+        "force_within_20pct_rate": round(sum(e <= 0.2 for e in errors) / max(len(errors), 1), 3),
         "force_error_p95_median": round(float(np.median(errors)), 3) if errors else None,
         "peak_finger_force_ratio_max": max(
             (r["peak_finger_ratio"] for r in succeeded), default=None
@@ -264,6 +230,7 @@ def main(argv=None) -> int:
         "peak_total_force_ratio_max": max(
             (round(r["peak_total_n"] / r["max_total_n"], 3) for r in succeeded), default=None
         ),
+        "peak_true_contact_n_max": max((r["peak_true_contact_n"] for r in succeeded), default=None),
         "by_shape": {
             s: round(
                 sum(r["success"] for r in rows if r["shape"] == s)
@@ -276,10 +243,73 @@ def main(argv=None) -> int:
         "seed": args.seed,
         "target_force_n": args.target_force,
         "max_force_n": args.max_force,
-        "wall_s": round(time.monotonic() - wall, 1),
+        "lift_commanded_m": args.lift_m,
+        "rise_required_m": args.rise_m,
+        "wall_s": round(wall_s, 1),
         "load_average": [round(v, 2) for v in os.getloadavg()],
     }
-    print(json.dumps(summary))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--start", type=int, default=0, help="first trial index (shards)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shapes", default="box,cylinder,sphere")
+    parser.add_argument("--target-force", type=float, default=10.0)
+    parser.add_argument("--max-force", type=float, default=20.0)
+    parser.add_argument("--lift-m", type=float, default=0.12, help="commanded lift [m]")
+    parser.add_argument("--rise-m", type=float, default=0.10, help="object rise for success")
+    parser.add_argument("--hold-s", type=float, default=5.0)
+    parser.add_argument("--slip-hold-s", type=float, default=2.0)
+    parser.add_argument("--drop-m", type=float, default=0.02)
+    parser.add_argument("--pose-noise-m", type=float, default=0.01)
+    parser.add_argument("--yaw-noise-deg", type=float, default=15.0)
+    parser.add_argument("--grasp-timeout-s", type=float, default=20.0)
+    parser.add_argument("--noslip-iterations", type=int, default=3)
+    parser.add_argument("--grasps", default="box:pinch,cylinder:pinch,sphere:pinch")
+    parser.add_argument("--rows-out", help="append each trial's row as a JSON line here")
+    parser.add_argument(
+        "--summarize", nargs="+", help="print the table and summary of rows files; no trials"
+    )
+    args = parser.parse_args(argv)
+    args.grasp = dict(item.split(":") for item in args.grasps.split(","))
+    print(
+        "in-process lockstep: humanoid_sim Simulation (fixed base) + tactile_driver "
+        "SkinProcessor + dexterous_hand_ctrl GraspController, no DDS"
+    )
+    print(HEADER)
+    wall = time.monotonic()
+    if args.summarize:
+        rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
+        rows.sort(key=lambda r: r["trial"])
+        for row in rows:
+            print_row(row)
+        print(json.dumps(summarize(rows, args, sum(r.get("wall_s", 0.0) for r in rows))))
+        return 0
+    from dexterous_hand_ctrl.sim_loop import SimGraspLoop
+
+    loop = SimGraspLoop(
+        ROOT / "config/robots/g1_dex3.yaml",
+        ROOT / "config/scenes/grasp_bench.yaml",
+        noslip_iterations=args.noslip_iterations,
+    )
+    rng = np.random.default_rng(args.seed)
+    shapes = args.shapes.split(",")
+    rows = []
+    for index in range(args.start + args.trials):
+        trial = sample_trial(rng, shapes[index % len(shapes)], args)
+        if index < args.start:
+            continue  # the same random sequence for every shard
+        began = time.monotonic()
+        row = run_trial(loop, index, trial, args)
+        row["wall_s"] = round(time.monotonic() - began, 1)
+        rows.append(row)
+        print_row(row)
+        if args.rows_out:
+            with open(args.rows_out, "a") as stream:
+                stream.write(json.dumps(row, default=float) + "\n")
+    print(json.dumps(summarize(rows, args, time.monotonic() - wall)))
     return 0
 
 

@@ -7,7 +7,7 @@ controller run as separate processes. A Grasp goal picks the cube up from the be
 (pose from the simulator's ground truth, given in the ``world`` frame, which the controller
 resolves through the odometry topic), feedback runs through the phases, the cube is lifted, and
 a release goal puts it down. Invalid goals are answered with a reason; stopping the tactile
-driver while holding makes the controller stop squeezing and report stale tactile input.
+driver during a reach makes the controller stop and end the goal with "stale tactile".
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import dataclasses
 import math
 import subprocess
 import threading
-from pathlib import Path
 
 import pytest
+from action_msgs.msg import GoalStatus
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.action import ActionClient
 
@@ -51,6 +51,10 @@ def specs():
             "fixed_base": True,
             "noslip_iterations": 3,
             "camera_rate_hz": 0.0,
+            # 250 Hz halves the messages per simulated second (the controller runs at any rate).
+            "control_rate_hz": 250.0,
+            "tactile_rate_hz": 250.0,
+            "ground_truth_rate_hz": 50.0,
             "lockstep_sources": ["right_hand"],
             "lockstep_timeout_s": 5.0,
             "seed": 1,
@@ -60,7 +64,8 @@ def specs():
         tactile, overrides={**tactile.overrides, "backend_options": "{sim: {}}"}
     )
     hand = dataclasses.replace(
-        hand, overrides={**hand.overrides, "odometry_topic": "/sim/base", "diagnostics_rate_hz": 5.0}
+        hand,
+        overrides={**hand.overrides, "odometry_topic": "/sim/base", "diagnostics_rate_hz": 5.0},
     )
     return sim, tactile, hand
 
@@ -72,34 +77,44 @@ class GraspClient:
         self.node = node
         self.client = ActionClient(node.node, Grasp, name)
         self.feedback: list = []
+        self.on_feedback = None
+        self.last_result = None
 
     def wait_for_server(self, timeout: float) -> None:
         assert self.client.wait_for_server(timeout_sec=timeout), "no Grasp action server"
 
-    def send(self, goal: Grasp.Goal, timeout: float):
-        """Send a goal; return (accepted, result or None, goal handle)."""
+    def send_async(self, goal: Grasp.Goal) -> threading.Event:
+        """Send a goal; the event is set when it ends (see :attr:`last_result`)."""
         done = threading.Event()
-        box = {}
+        self.last_result, self._handle = None, None
 
         def on_feedback(message) -> None:
             self.feedback.append(message.feedback)
+            if self.on_feedback is not None:
+                self.on_feedback(message.feedback)
 
         def on_goal(future) -> None:
-            handle = future.result()
-            box["handle"] = handle
-            if not handle.accepted:
+            self._handle = future.result()
+            if not self._handle.accepted:
                 done.set()
                 return
-            handle.get_result_async().add_done_callback(on_result)
+            self._handle.get_result_async().add_done_callback(on_result)
 
         def on_result(future) -> None:
-            box["result"] = future.result()
+            self.last_result = future.result()
             done.set()
 
         self.client.send_goal_async(goal, feedback_callback=on_feedback).add_done_callback(on_goal)
+        return done
+
+    def cancel(self) -> None:
+        self._handle.cancel_goal_async()
+
+    def send(self, goal: Grasp.Goal, timeout: float):
+        """Send a goal and wait; return (accepted, result or None, goal handle)."""
+        done = self.send_async(goal)
         assert done.wait(timeout), "goal did not finish in time"
-        handle = box["handle"]
-        return handle.accepted, box.get("result"), handle
+        return self._handle.accepted, self.last_result, self._handle
 
 
 def grasp_goal(**fields) -> Grasp.Goal:
@@ -137,9 +152,11 @@ def graph(tmp_path_factory):
                 DiagnosticArray,
                 STARTUP_S,
                 reliable_qos(20),
-                predicate=lambda m: m.status
-                and m.status[0].name.endswith("grasp controller right_hand")
-                and int(dict((kv.key, kv.value) for kv in m.status[0].values)["steps"]) > 50,
+                predicate=lambda m: (
+                    m.status
+                    and m.status[0].name.endswith("grasp controller right_hand")
+                    and int(dict((kv.key, kv.value) for kv in m.status[0].values)["steps"]) > 50
+                ),
             )
         except (AssertionError, TimeoutError):
             group.assert_running()
@@ -189,7 +206,7 @@ def test_nan_pose_and_unknown_frame_are_rejected(graph) -> None:
     assert int(values["rejected_goals"]) >= 2
 
 
-def test_grasp_lift_hold_release_then_stale_tactile(graph, tmp_path: Path) -> None:
+def test_grasp_lift_release_then_stale_tactile(graph) -> None:
     group, node, client = graph
     cube = cube_pose(node)
     start_z = cube.pose.position.z
@@ -213,24 +230,28 @@ def test_grasp_lift_hold_release_then_stale_tactile(graph, tmp_path: Path) -> No
     assert accepted and result.result.success, result.result.reason
     assert cube_pose(node).pose.position.z < lifted - 0.03
 
-    # Grasp again, then take the tactile driver away while holding.
-    cube = cube_pose(node)
-    goal.object_pose.pose = cube.pose
-    accepted, result, _ = client.send(goal, GRASP_S)
-    assert result.result.success, result.result.reason
+    # Cancel a grasp during its reach: it stops there and the goal ends canceled.
+    goal.object_pose.pose = cube_pose(node).pose
+    reaching = threading.Event()
+    client.on_feedback = lambda f: reaching.set() if f.phase == "REACH" else None
+    finished = client.send_async(goal)
+    assert reaching.wait(GRASP_S), "no REACH feedback"
+    client.cancel()
+    assert finished.wait(GRASP_S), "the canceled goal did not end"
+    assert client.last_result.status == GoalStatus.STATUS_CANCELED
+    assert "canceled in phase REACH" in client.last_result.result.reason
+
+    # Grasp again and take the tactile driver away during the reach: the controller stops,
+    # holds where it is and ends the goal with the reason (and keeps answering the simulator).
+    goal.object_pose.pose = cube_pose(node).pose
+    reaching = threading.Event()
+    client.on_feedback = lambda f: reaching.set() if f.phase == "REACH" else None
+    finished = client.send_async(goal)
+    assert reaching.wait(GRASP_S), "no REACH feedback"
     group["tactile_driver"].stop()
-    message = node.wait_for_message(
-        "/diagnostics",
-        DiagnosticArray,
-        60.0,
-        reliable_qos(50),
-        predicate=lambda m: m.status
-        and m.status[0].name.endswith("grasp controller right_hand")
-        and "stale tactile" in m.status[0].message,
-    )
-    values = {kv.key: kv.value for kv in message.status[0].values}
-    assert values["phase"] == "IDLE" and values["goal_active"] == "false"
-    # The controller keeps running (and answering the simulator).
+    assert finished.wait(GRASP_S), "the goal did not end"
+    result = client.last_result
+    assert not result.result.success and "stale tactile" in result.result.reason
     assert group["hand_controller"].is_running() and group["humanoid_sim"].is_running()
 
 

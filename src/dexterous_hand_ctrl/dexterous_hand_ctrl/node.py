@@ -41,9 +41,15 @@ from dexterous_hand_ctrl.params import PARAMETERS, validate
 from humanoid_interfaces.action import Grasp
 from humanoid_interfaces.msg import ContactArray, JointCommand, TactileFrame
 
-RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+RELIABLE = QoSProfile(
+    depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
+)
+# Control inputs: only the newest sample matters; a backlog would only add latency.
+LATEST = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
+)
 BEST_EFFORT = QoSProfile(
-    depth=5, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST
+    depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST
 )
 WINDOW = 2000
 # Optical frame (z forward, x right, y down) in a camera link (x forward, y left, z up).
@@ -69,9 +75,12 @@ class HandControllerNode(Node):
         )
         self.pub_command = self.create_publisher(JointCommand, params.command_topic, RELIABLE)
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(JointState, params.joint_states_topic, self._on_joints, RELIABLE)
-        self.create_subscription(ContactArray, params.contacts_topic, self._on_contacts, RELIABLE)
-        self.create_subscription(TactileFrame, params.frames_topic, self._on_frame, BEST_EFFORT)
+        self.create_subscription(JointState, params.joint_states_topic, self._on_joints, LATEST)
+        self.create_subscription(ContactArray, params.contacts_topic, self._on_contacts, LATEST)
+        # Frames are only monitored (rate, age): taken serialized, never deserialized.
+        self.create_subscription(
+            TactileFrame, params.frames_topic, self._on_frame, BEST_EFFORT, raw=True
+        )
         self._odometry = None
         if params.odometry_topic:
             self.create_subscription(Odometry, params.odometry_topic, self._on_odometry, RELIABLE)
@@ -134,9 +143,11 @@ class HandControllerNode(Node):
         if self._pending is not None and self._contacts[0] >= self._pending[0]:
             self._step(received)
 
-    def _on_frame(self, msg: TactileFrame) -> None:
+    def _on_frame(self, raw: bytes) -> None:
         self._counts["frames"] += 1
-        self._frame_stamp = conv.stamp_seconds(msg.header.stamp)
+        # CDR: 4-byte encapsulation header, then header.stamp (int32 sec, uint32 nanosec).
+        sec = int.from_bytes(raw[4:8], "little", signed=True)
+        self._frame_stamp = sec + int.from_bytes(raw[8:12], "little") * 1e-9
 
     def _on_odometry(self, msg: Odometry) -> None:
         self._odometry = msg
@@ -323,6 +334,8 @@ class HandControllerNode(Node):
             "contacts_received": str(self._counts["contacts"]),
             "frames_received": str(self._counts["frames"]),
         }
+        if self._frame_stamp is not None:
+            values["last_frame_stamp_s"] = f"{self._frame_stamp:.3f}"
         if count:
             latency = self._latency[:count]
             values["latency_median_ms"] = f"{np.median(latency) * 1e3:.3f}"

@@ -205,9 +205,7 @@ def validate(values: dict) -> HandParams:
         if isinstance(value, bool) != isinstance(spec.default, bool) or not isinstance(
             value, (float, int) if expected is float else expected
         ):
-            raise ParameterError(
-                f"parameter '{spec.name}': {value!r} is not a {expected.__name__}"
-            )
+            raise ParameterError(f"parameter '{spec.name}': {value!r} is not a {expected.__name__}")
         if spec.minimum is not None and not (
             math.isfinite(value) and spec.minimum <= value <= spec.maximum
         ):

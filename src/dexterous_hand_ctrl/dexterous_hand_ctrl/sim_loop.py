@@ -54,8 +54,10 @@ class ObjectSetup:
 
     @property
     def half_height(self) -> float:
-        return self.size[1] if self.shape == "cylinder" else self.size[0] / (
-            2.0 if self.shape == "box" else 1.0
+        return (
+            self.size[1]
+            if self.shape == "cylinder"
+            else self.size[0] / (2.0 if self.shape == "box" else 1.0)
         )
 
     @property
@@ -255,8 +257,10 @@ class SimGraspLoop:
             s if setup.shape != "box" else half
         )
         model.geom_aabb[geom][3:] = half
-        model.geom_rbound[geom] = float(np.linalg.norm(half)) if setup.shape == "box" else (
-            math.hypot(s[0], s[1]) if setup.shape == "cylinder" else s[0]
+        model.geom_rbound[geom] = (
+            float(np.linalg.norm(half))
+            if setup.shape == "box"
+            else (math.hypot(s[0], s[1]) if setup.shape == "cylinder" else s[0])
         )
         model.geom_friction[geom][0] = setup.friction
         model.geom_priority[geom] = 1  # its friction, not the larger of the pair, applies

@@ -188,20 +188,55 @@ class ArmKinematics:
         pin.framesForwardKinematics(self.model, self.data, q)
         return self.data.oMf[self._base].actInv(self.data.oMf[self._palm])
 
-    def _error_and_jacobian(self, q: np.ndarray, target: pin.SE3):
-        pin.computeJointJacobians(self.model, self.data, q)
-        pin.updateFramePlacements(self.model, self.data)
-        base = self.data.oMf[self._base]
-        palm = base.actInv(self.data.oMf[self._palm])
-        position_error = target.translation - palm.translation
-        rotation_error = pin.log3(target.rotation @ palm.rotation.T)
-        jac = pin.getFrameJacobian(
-            self.model, self.data, self._palm, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
-        )[:, self._arm_v]
+    def _error_and_jacobian(self, q: np.ndarray, target: pin.SE3, jacobian: bool = True):
+        """6D palm error (position, rotation as log3) in the base frame and its Jacobian."""
+        model, data = self.model, self.data
+        if jacobian:
+            # Kinematics along the palm's chain only (cheaper than every joint's Jacobian).
+            jac = pin.computeFrameJacobian(
+                model, data, q, self._palm, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
+            )[:, self._arm_v]
+        else:
+            pin.forwardKinematics(model, data, q)
+        palm_world = pin.updateFramePlacement(model, data, self._palm)
+        base = pin.updateFramePlacement(model, data, self._base)
+        rotation = base.rotation.T
+        palm_rotation = rotation @ palm_world.rotation
+        error = np.empty(6)
+        error[:3] = target.translation - rotation @ (palm_world.translation - base.translation)
+        error[3:] = pin.log3(target.rotation @ palm_rotation.T)
+        if not jacobian:
+            return error, None
         # World-aligned -> base-aligned (the base does not move with the arm joints).
-        rot = base.rotation.T
-        jac = np.vstack([rot @ jac[:3], rot @ jac[3:]])
-        return np.concatenate([position_error, rotation_error]), jac
+        jac[:3] = rotation @ jac[:3]
+        jac[3:] = rotation @ jac[3:]
+        return error, jac
+
+    def track(
+        self,
+        target: pin.SE3,
+        q_arm: np.ndarray,
+        rotation_weight: float = 0.3,
+        damping: float = 1e-2,
+    ) -> np.ndarray:
+        """One damped least-squares step toward ``target`` from ``q_arm`` (resolved rate).
+
+        Cheaper than :meth:`solve` (no convergence test); for tracking a moving target once
+        per control period. The result is clipped into the limits (the caller limits speed).
+
+        Returns:
+            The new arm joints [rad].
+        """
+        error, jac = self._error_and_jacobian(self._with_arm(q_arm), target)
+        weights = np.array([1.0, 1.0, 1.0, rotation_weight, rotation_weight, rotation_weight])
+        weighted = jac * weights[:, None]
+        lhs = weighted @ weighted.T
+        lhs[np.diag_indices(6)] += damping**2
+        dq = weighted.T @ np.linalg.solve(lhs, weights * error)
+        largest = np.max(np.abs(dq))
+        if largest > self.iteration_step_rad:
+            dq *= self.iteration_step_rad / largest
+        return np.clip(q_arm + dq, self.lower, self.upper)
 
     def solve(
         self,
@@ -260,7 +295,7 @@ class ArmKinematics:
             if max_step_rad is not None:
                 q_arm = q_start + np.clip(q_arm - q_start, -max_step_rad, max_step_rad)
         else:
-            error, _ = self._error_and_jacobian(self._with_arm(q_arm), target)
+            error, _ = self._error_and_jacobian(self._with_arm(q_arm), target, jacobian=False)
         position_error = float(np.linalg.norm(error[:3]))
         rotation_error = float(np.linalg.norm(error[3:]))
         return IkResult(

@@ -111,3 +111,39 @@ def force_directions(
                 total += contact.force_n
         result[finger] = None if weighted is None else weighted / total
     return result
+
+
+def blocking_contacts(
+    hand: HandModel,
+    q_hand: np.ndarray,
+    snapshot: TactileSnapshot | None,
+    finger_pads: Mapping[str, Iterable[str]],
+    approach_in_palm: np.ndarray,
+    contact_force_n: float,
+    stop_force_n: float,
+) -> list[str]:
+    """Fingers touching something in front of them during an approach.
+
+    A pad whose outward normal points along the approach (cosine > 0.5) touches what the hand
+    moves onto; one brushing an object's side does not count, unless it presses harder than
+    ``stop_force_n``.
+
+    Returns:
+        The names of the blocked fingers.
+    """
+    if snapshot is None:
+        return []
+    blocked = []
+    for finger, pads in finger_pads.items():
+        for pad in pads:
+            contact = snapshot.pads.get(pad)
+            if contact is None or not contact.force_n >= contact_force_n:
+                continue
+            if contact.force_n >= stop_force_n:
+                blocked.append(finger)
+                break
+            _, _, rotation = hand.point_jacobian(q_hand, contact.link, contact.cop_link)
+            if float(approach_in_palm @ (rotation @ contact.normal_link)) > 0.5:
+                blocked.append(finger)
+                break
+    return blocked

@@ -16,135 +16,41 @@ the motion where it is; a held object stays held.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
-
 import numpy as np
 import pinocchio as pin
 
 from dexterous_hand_ctrl.core.arm_ik import ArmKinematics
-from dexterous_hand_ctrl.core.cartesian_path import CartesianPath
-from dexterous_hand_ctrl.core.contacts import TactileSnapshot, finger_forces, force_directions
-from dexterous_hand_ctrl.core.finger_control import FingerController, FingerMode, FingerParams
+from dexterous_hand_ctrl.core.arm_motion import ArmMotion
+from dexterous_hand_ctrl.core.contacts import (
+    TactileSnapshot,
+    blocking_contacts,
+    finger_forces,
+    force_directions,
+)
+from dexterous_hand_ctrl.core.controller_types import (
+    GRIPPING,
+    ControllerOutput,
+    ControllerParams,
+    GraspOutcome,
+    JointInput,
+    Phase,
+)
+from dexterous_hand_ctrl.core.finger_control import FingerController, FingerMode
 from dexterous_hand_ctrl.core.goal import GoalRejected, GraspGoal
-from dexterous_hand_ctrl.core.grasp_planner import GraspPlanner, PlannerParams, PlanningError
+from dexterous_hand_ctrl.core.grasp_planner import GraspPlanner, PlanningError
 from dexterous_hand_ctrl.core.hand_description import HandDescription
 from dexterous_hand_ctrl.core.hand_model import HandModel
-from dexterous_hand_ctrl.core.safety import SafetyMonitor, SafetyParams, limit_arm_command
-from dexterous_hand_ctrl.core.slip_reflex import GripForce, SlipReflexParams
+from dexterous_hand_ctrl.core.safety import SafetyMonitor
+from dexterous_hand_ctrl.core.slip_reflex import GripForce
 
-
-class Phase(Enum):
-    IDLE = "IDLE"
-    PRESHAPE = "PRESHAPE"
-    REACH = "REACH"
-    CLOSE = "CLOSE"
-    SQUEEZE = "SQUEEZE"
-    LIFT = "LIFT"
-    HOLD = "HOLD"
-    RELEASE = "RELEASE"
-    RETRACT = "RETRACT"
-
-
-GRIPPING = (Phase.SQUEEZE, Phase.LIFT, Phase.HOLD)
-
-
-@dataclass(frozen=True)
-class ControllerParams:
-    """Parameters of :class:`GraspController` (besides the hand description's).
-
-    Attributes:
-        squeeze_tolerance: Squeeze is settled when every finger is within this fraction of its
-            target ...
-        squeeze_settle_s: ... for this long [s].
-        hold_settle_s: Time in HOLD before a grasp goal succeeds [s].
-        reach_tolerance_m: Palm within this of the path's end ends REACH [m].
-        retract_m: Palm backs off this far along the approach (and rises) on release [m].
-        lift_speed_m_s: Average palm speed while lifting [m/s] (slower than reaching: the
-            grip takes up the load).
-        reach_stop_force_n: A pad touching this hard during the reach stops it, whatever
-            the contact's direction [N].
-        angular_speed_rad_s: Palm rotation speed on paths [rad/s].
-        ik_iterations: IK iterations per control step while tracking a path.
-        finger: Finger control parameters.
-        slip: Slip reflex parameters.
-        safety: Safety parameters.
-        planner: Grasp planner parameters.
-    """
-
-    squeeze_tolerance: float = 0.15
-    squeeze_settle_s: float = 0.1
-    hold_settle_s: float = 0.3
-    reach_tolerance_m: float = 0.004
-    retract_m: float = 0.06
-    lift_speed_m_s: float = 0.08
-    reach_stop_force_n: float = 2.0
-    angular_speed_rad_s: float = 1.0
-    ik_iterations: int = 2
-    finger: FingerParams = field(default_factory=FingerParams)
-    slip: SlipReflexParams = field(default_factory=SlipReflexParams)
-    safety: SafetyParams = field(default_factory=SafetyParams)
-    planner: PlannerParams = field(default_factory=PlannerParams)
-
-
-@dataclass(frozen=True)
-class JointInput:
-    """A joint state: names and positions of (at least) the hand's and arm's joints.
-
-    Attributes:
-        stamp_s: Measurement time [s].
-        names: Joint names (the same tuple object every time is cheapest).
-        positions: Positions [rad], one per name.
-    """
-
-    stamp_s: float
-    names: tuple[str, ...]
-    positions: np.ndarray
-
-
-@dataclass(frozen=True)
-class GraspOutcome:
-    """How a goal ended."""
-
-    success: bool
-    reason: str
-    achieved_force_n: float
-    finger_force_n: dict[str, float]
-    canceled: bool = False
-
-
-@dataclass
-class ControllerOutput:
-    """Joint references and status of one control step.
-
-    Attributes:
-        hand_positions: Hand joint references [rad], hand model order.
-        hand_kp, hand_kd: Hand joint gains (hand model order): the finger gains for joints
-            that close in the active grasp, the hold gains for the others.
-        arm_positions: Arm references [rad] (None for a hand without an arm).
-        arm_effort: Arm feed-forward (gravity) [N*m].
-        arm_kp, arm_kd: Arm gains.
-        phase: Current phase.
-        finger_force_n: Per finger force on the counted pads of the active grasp [N].
-        target_force_n: Current total target (raised by slip) [N].
-        slip_events: Slip events since the goal started.
-        outcome: Set in the step where a goal ends.
-        reflex: True in a step where the slip reflex raised the target.
-    """
-
-    hand_positions: np.ndarray
-    hand_kp: np.ndarray
-    hand_kd: np.ndarray
-    arm_positions: np.ndarray | None
-    arm_effort: np.ndarray | None
-    arm_kp: float
-    arm_kd: float
-    phase: Phase
-    finger_force_n: dict[str, float]
-    target_force_n: float
-    slip_events: int
-    outcome: GraspOutcome | None = None
-    reflex: bool = False
+__all__ = [
+    "ControllerOutput",
+    "ControllerParams",
+    "GraspController",
+    "GraspOutcome",
+    "JointInput",
+    "Phase",
+]
 
 
 class GraspController:
@@ -171,11 +77,15 @@ class GraspController:
             start = end
         self.arm: ArmKinematics | None = None
         self.planner: GraspPlanner | None = None
+        self.motion: ArmMotion | None = None
         if hand.arm is not None:
             self.arm = ArmKinematics(
                 hand.urdf_path, hand.arm.joints, hand.palm_link, hand.base_link
             )
             self.arm.tighten_limits(hand.arm.ik_limits)
+            self.motion = ArmMotion(
+                self.arm, hand.arm, self.params.ik_iterations, self.params.angular_speed_rad_s
+            )
             self.planner = GraspPlanner(
                 self.arm,
                 self.model,
@@ -205,11 +115,10 @@ class GraspController:
         self._joints_valid = False
         self._q_hand = np.zeros(len(self.model.joint_names))
         self._q_arm = np.zeros(len(hand.arm.joints) if hand.arm else 0)
-        self._q_arm_cmd: np.ndarray | None = None
+        if self.motion is not None:
+            self.motion.reset()
         self._tactile: TactileSnapshot | None = None
         self._grip: GripForce | None = None
-        self._path: CartesianPath | None = None
-        self._path_start = 0.0
         self._plan = None
         self._settled_since: float | None = None
         self._approach = np.array([1.0, 0.0, 0.0])
@@ -254,7 +163,8 @@ class GraspController:
         if not self.initialized:
             for name, finger in self.fingers.items():
                 finger.hold(self._q_hand[self._slices[name]])
-            self._q_arm_cmd = self._q_arm.copy() if self.arm is not None else None
+            if self.motion is not None:
+                self.motion.reset(self._q_arm)
             self.initialized = True
 
     # ------------------------------------------------------------------------------- goals
@@ -279,8 +189,8 @@ class GraspController:
             raise GoalRejected(f"hand {self.hand.name!r} has no arm: it cannot reach an object")
         spec = self.hand.grasps[goal.grasp_type]
         try:
-            start = self.arm.palm_pose(self._q_arm_cmd)
-            plan = self.planner.plan(spec, goal.obj, start, self._q_arm_cmd)
+            q_arm = self.motion.q_cmd
+            plan = self.planner.plan(spec, goal.obj, self.motion.palm(), q_arm)
         except PlanningError as error:
             raise GoalRejected(str(error)) from error
         self._plan = plan
@@ -301,11 +211,11 @@ class GraspController:
         if not self.goal_active:
             return None
         phase = self.phase
+        self._stop_arm()  # the arm stops where it is commanded now
         if phase not in GRIPPING:
             self._hold_fingers_measured()
             self._enter(Phase.IDLE, now)
         else:
-            self._path = None
             self._enter(Phase.HOLD, now)
         return self._finish(False, f"canceled in phase {phase.value}", canceled=True)
 
@@ -321,8 +231,7 @@ class GraspController:
             for name, finger in self.fingers.items():
                 finger.move_to(target[self._slices[name]], self.hand.open_velocity_rad_s)
         elif phase is Phase.REACH:
-            start = self.arm.palm_pose(self._q_arm_cmd)
-            self._start_path(start, self._plan.waypoints, now)
+            self.motion.follow(self._plan.waypoints, now)
         elif phase is Phase.CLOSE:
             closing = self.hand.grasps[self.goal.grasp_type].closing
             for name in self._grasp_fingers():
@@ -335,9 +244,9 @@ class GraspController:
             measured = finger_forces(self._tactile, self._counted())
             self._grip.start(now, min(sum(measured.values()), self._grip.target_n))
         elif phase is Phase.LIFT:
-            start = self.arm.palm_pose(self._q_arm_cmd)
+            start = self.motion.palm()
             lifted = pin.SE3(start.rotation, start.translation + [0, 0, self.goal.lift_height_m])
-            self._start_path(start, [lifted], now, self.params.lift_speed_m_s)
+            self.motion.follow([lifted], now, self.params.lift_speed_m_s)
         elif phase is Phase.RELEASE:
             self._set_gains(())
             open_q = np.clip(0.0, self.model.lower, self.model.upper)
@@ -346,19 +255,14 @@ class GraspController:
             for name, finger in self.fingers.items():
                 finger.move_to(open_q[self._slices[name]], self.hand.open_velocity_rad_s)
         elif phase is Phase.RETRACT:
-            start = self.arm.palm_pose(self._q_arm_cmd)
+            start = self.motion.palm()
             back = start.translation - self.params.retract_m * self._approach
             back = back + [0.0, 0.0, self.params.retract_m]
-            self._start_path(start, [pin.SE3(start.rotation, back)], now)
+            self.motion.follow([pin.SE3(start.rotation, back)], now)
 
-    def _start_path(self, start: pin.SE3, waypoints, now: float, speed: float = 0.0) -> None:
-        self._path = CartesianPath(
-            start,
-            waypoints,
-            min(speed or self.hand.arm.max_speed_m_s, self.hand.arm.max_speed_m_s),
-            self.params.angular_speed_rad_s,
-        )
-        self._path_start = now
+    def _stop_arm(self) -> None:
+        if self.motion is not None:
+            self.motion.stop()
 
     def _grasp_fingers(self) -> tuple[str, ...]:
         if self.goal is None or not self.goal.grasp_type:
@@ -387,7 +291,7 @@ class GraspController:
     def _abort(self, now: float, reason: str) -> GraspOutcome | None:
         self.last_fault = reason
         self._hold_fingers_measured()
-        self._path = None
+        self._stop_arm()
         self.phase = Phase.IDLE
         self._phase_since = now
         if self.goal_active:
@@ -432,7 +336,7 @@ class GraspController:
         if self.phase is not Phase.IDLE:
             outcome, reflex = self._advance(now, dt, forces, counted)
         hand_q = self._step_fingers(dt, forces, counted)
-        arm_q, effort = self._step_arm(now, dt)
+        arm_q, effort = (None, None) if self.motion is None else self.motion.step(now, dt)
         reflex_target = self._grip.target_n if self._grip is not None else 0.0
         kp_arm, kd_arm = self.hand.arm.gains if self.hand.arm else (0.0, 0.0)
         return ControllerOutput(
@@ -483,15 +387,22 @@ class GraspController:
             if all(f.done_moving for f in self.fingers.values()) and elapsed > 0.05:
                 self._enter(Phase.REACH, now)
         elif phase is Phase.REACH:
-            blocked = self._blocking_contacts(counted)
-            last_segment = self._path.segment == len(self._path.durations) - 1
-            if blocked and last_segment:  # the object is closer than estimated: close from here
-                self._path = None
+            blocked = blocking_contacts(
+                self.model,
+                self._q_hand,
+                self._tactile,
+                counted,
+                self.hand.grasps[self.goal.grasp_type].approach_in_palm,
+                self.params.finger.contact_force_n,
+                self.params.reach_stop_force_n,
+            )
+            if blocked and self.motion.on_last_segment:  # closer than estimated: close here
+                self._stop_arm()
                 self._enter(Phase.CLOSE, now)
             elif blocked:
                 return self._abort(now, f"unexpected contact on {blocked} during reach"), False
-            elif self._path_done(now):
-                self._path = None
+            elif self.motion.done(now, self.params.reach_tolerance_m):
+                self._stop_arm()
                 self._enter(Phase.CLOSE, now)
         elif phase is Phase.CLOSE:
             modes = {f: self.fingers[f].mode for f in grasp_fingers}
@@ -517,58 +428,24 @@ class GraspController:
             elif now - self._settled_since >= self.params.squeeze_settle_s:
                 self._enter(Phase.LIFT if self.goal.lift_height_m > 0 else Phase.HOLD, now)
         elif phase is Phase.LIFT:
-            if self._path_done(now):
-                self._path = None
+            if self.motion.done(now, self.params.reach_tolerance_m):
+                self._stop_arm()
                 self._enter(Phase.HOLD, now)
         elif phase is Phase.HOLD:
             if self.goal_active and elapsed >= self.params.hold_settle_s:
                 return self._finish(True, "ok"), reflex
         elif phase is Phase.RELEASE:
             if all(f.done_moving for f in self.fingers.values()):
-                if self.arm is None or self._q_arm_cmd is None:
+                if self.motion is None or self.motion.q_cmd is None:
                     self._enter(Phase.IDLE, now)
                     return self._finish(True, "released"), False
                 self._enter(Phase.RETRACT, now)
         elif phase is Phase.RETRACT:
-            if self._path_done(now):
-                self._path = None
+            if self.motion.done(now, self.params.reach_tolerance_m):
+                self._stop_arm()
                 self._enter(Phase.IDLE, now)
                 return self._finish(True, "released"), False
         return None, reflex
-
-    def _blocking_contacts(self, counted) -> list[str]:
-        """Grasp fingers touching something in front of them (against the approach), or
-        pressing hard: a pad brushing an object's side does not stop the reach."""
-        if self._tactile is None or self.planner is None:
-            return []
-        spec = self.hand.grasps[self.goal.grasp_type]
-        approach = spec.approach_in_palm
-        blocked = []
-        for finger, pads in counted.items():
-            for pad in pads:
-                contact = self._tactile.pads.get(pad)
-                if contact is None or contact.force_n < self.params.finger.contact_force_n:
-                    continue
-                if contact.force_n >= self.params.reach_stop_force_n:
-                    blocked.append(finger)
-                    break
-                _, _, rotation = self.model.point_jacobian(
-                    self._q_hand, contact.link, contact.cop_link
-                )
-                # The pad's outward normal points at what it touches.
-                if float(approach @ (rotation @ contact.normal_link)) > 0.5:
-                    blocked.append(finger)
-                    break
-        return blocked
-
-    def _path_done(self, now: float) -> bool:
-        if self._path is None:
-            return True
-        if now - self._path_start < self._path.duration_s:
-            return False
-        end = self._path.poses[-1]
-        reached = self.arm.palm_pose(self._q_arm_cmd).translation - end.translation
-        return float(np.linalg.norm(reached)) <= self.params.reach_tolerance_m
 
     def _step_fingers(self, dt, forces, counted) -> np.ndarray:
         hand_q = np.empty(len(self.model.joint_names))
@@ -590,27 +467,3 @@ class GraspController:
                 self.hand.close_velocity_rad_s,
             )
         return hand_q
-
-    def _step_arm(self, now: float, dt: float):
-        if self.arm is None or self._q_arm_cmd is None:
-            return None, None
-        desired = self._q_arm_cmd
-        if self._path is not None:
-            target = self._path.pose(now - self._path_start)
-            result = self.arm.solve(
-                target,
-                self._q_arm_cmd,
-                q_arm_rest=self.planner.ready,
-                posture_gain=0.0,
-                max_iterations=self.params.ik_iterations,
-            )
-            desired = result.q_arm
-        self._q_arm_cmd = limit_arm_command(
-            self._q_arm_cmd,
-            desired,
-            self.arm.lower,
-            self.arm.upper,
-            self.hand.arm.max_velocity_rad_s,
-            dt,
-        )
-        return self._q_arm_cmd.copy(), self.arm.gravity(self._q_arm_cmd)

@@ -80,7 +80,7 @@ class PlannerParams:
     standoff_m: float = 0.06
     safe_height_m: float = 0.2
     table_clearance_m: float = 0.002
-    object_margin_m: float = -0.004
+    object_margin_m: float = -0.006
     yaw_tolerance_deg: float = 20.0
     position_tolerance_m: float = 0.003
     rotation_tolerance_rad: float = 0.05
@@ -163,8 +163,12 @@ class GraspPlanner:
         self.finger_radius_m = float(finger_radius_m)
         lower, upper = palm_box_m if palm_box_m is not None else (np.zeros(3), np.zeros(3))
         self.palm_corners = np.array(
-            [[(lower, upper)[i][0], (lower, upper)[j][1], (lower, upper)[k][2]]
-             for i in (0, 1) for j in (0, 1) for k in (0, 1)]
+            [
+                [(lower, upper)[i][0], (lower, upper)[j][1], (lower, upper)[k][2]]
+                for i in (0, 1)
+                for j in (0, 1)
+                for k in (0, 1)
+            ]
         )
         self.ready = (
             np.clip(ready_posture, arm.lower, arm.upper)

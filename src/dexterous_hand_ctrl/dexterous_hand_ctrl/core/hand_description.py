@@ -150,7 +150,9 @@ def _box(value: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
         lower = np.asarray(value["min"], dtype=float)
         upper = np.asarray(value["max"], dtype=float)
     except (KeyError, TypeError, ValueError) as error:
-        raise DexterousHandCtrlError(f"{where}: expected {{min: [x, y, z], max: [x, y, z]}}") from error
+        raise DexterousHandCtrlError(
+            f"{where}: expected {{min: [x, y, z], max: [x, y, z]}}"
+        ) from error
     if lower.shape != (3,) or upper.shape != (3,) or np.any(lower > upper):
         raise DexterousHandCtrlError(f"{where}: expected min <= max, 3 values each [m]")
     return lower, upper
@@ -225,9 +227,7 @@ def hand_from_dict(
         fingers=fingers,
         palm_pads=palm_pads,
         finger_gains=_gains(data["finger_gains"], f"{where}.finger_gains"),
-        hold_gains=_gains(
-            data.get("hold_gains", data["finger_gains"]), f"{where}.hold_gains"
-        ),
+        hold_gains=_gains(data.get("hold_gains", data["finger_gains"]), f"{where}.hold_gains"),
         close_velocity_rad_s=_positive(data, "close_velocity_rad_s", where, 1.0),
         open_velocity_rad_s=_positive(data, "open_velocity_rad_s", where, 2.0),
         max_total_force_n=_positive(data, "max_total_force_n", where),
