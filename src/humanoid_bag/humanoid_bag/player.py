@@ -21,11 +21,13 @@ import argparse
 import json
 import math
 import sys
+import threading
 import time
 from pathlib import Path
 
 import rclpy
 from rclpy.duration import Duration
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
@@ -301,6 +303,19 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
     rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
     stop = stop_on_signals()
     node = PlayerNode(plan, args)
+    # The pacing loop publishes from this thread; an executor in another one serves the node's
+    # parameter services, so that launch tools and the test harness see a normal node.
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    serving = threading.Event()
+    serving.set()
+
+    def serve() -> None:
+        while serving.is_set():
+            executor.spin_once(timeout_sec=0.1)
+
+    spinner = threading.Thread(target=serve, name="player_services", daemon=True)
+    spinner.start()
     wall_s, bag_ns, passes = 0.0, 0, 0
     try:
         if args.wait_for_subscribers and not node.wait_for_subscribers(
@@ -342,6 +357,9 @@ def run(args: argparse.Namespace, ros_args: list[str]) -> int:
         return 2
     finally:
         ignore_signals()
+        serving.clear()
+        spinner.join(timeout=2.0)
+        executor.remove_node(node)
         plan.bag.close()
         node.destroy_node()
         rclpy.try_shutdown()
