@@ -1,6 +1,7 @@
-"""Start the simulated humanoid (MuJoCo), which offers the robot's topics.
+"""Start the whole chain in simulation: simulator, senses, limbs and brain (stack `sim`).
 
-Usage: ``ros2 launch launch/sim.launch.py [sim_mode:=lockstep] [seed:=3] [namespace:=robot1]``
+Usage: ``ros2 launch launch/sim.launch.py [sim_mode:=paced] [seed:=3] [camera_source:=topic]
+[namespace:=robot1]``
 (``ros2 launch launch/sim.launch.py --show-args`` lists every argument). The nodes, parameters
 and arguments are those of the ``sim`` stack of ``launch/stack.yaml``.
 """

@@ -33,7 +33,7 @@ GRASP_S = 240.0  # wall time for a whole grasp in lockstep on a loaded 2-core ma
 
 
 def specs():
-    sim = node_specs("sim", {"sim_mode": "lockstep"})[0]
+    sim = node_specs("simulator", {"sim_mode": "lockstep"})[0]
     tactile = next(
         s
         for s in node_specs("tactile", {"tactile_backend": "sim"})

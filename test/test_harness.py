@@ -281,7 +281,7 @@ def _answer(response: Trigger.Response) -> Trigger.Response:
 
 
 def test_sim_stack_specs_from_the_wiring_file() -> None:
-    (spec,) = node_specs("sim", {"sim_mode": "lockstep", "seed": "7"})
+    (spec,) = node_specs("simulator", {"sim_mode": "lockstep", "seed": "7"})
     assert (spec.package, spec.executable, spec.name) == (
         "humanoid_sim",
         "sim_node",
@@ -366,7 +366,7 @@ def test_bad_stack_defaults_are_refused(tmp_path: Path, defaults: str, message: 
 )
 def test_wiring_rejects_bad_arguments(arguments: dict[str, str], message: str) -> None:
     with pytest.raises(WiringError, match=message):
-        node_specs("sim", arguments)
+        node_specs("simulator", arguments)
 
 
 def test_wiring_rejects_unknown_stacks_and_bad_files(tmp_path: Path) -> None:

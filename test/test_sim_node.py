@@ -29,7 +29,7 @@ STARTUP_S = 90.0
 
 
 def sim_spec(**overrides):
-    spec = node_specs("sim", {"sim_mode": overrides.pop("mode", "paced")})[0]
+    spec = node_specs("simulator", {"sim_mode": overrides.pop("mode", "paced")})[0]
     if not executable_exists(spec):
         pytest.skip("humanoid_sim is not built (colcon build)")
     return dataclasses.replace(spec, overrides={**spec.overrides, **overrides})

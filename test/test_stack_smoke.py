@@ -18,8 +18,17 @@ STARTUP_TIMEOUT_S = 60.0
 
 
 @pytest.mark.parametrize("stack", sorted(load_stack_file().stacks))
-def test_stack_starts_and_stops_cleanly(stack: str, test_node: TestNode, node_logs: Path) -> None:
-    specs = load_stack_file().node_specs(stack)
+def test_stack_starts_and_stops_cleanly(
+    stack: str, test_node: TestNode, node_logs: Path, tmp_path: Path
+) -> None:
+    arguments = {}
+    if stack == "replay":
+        # A short recording of the robot's streams to play (humanoid_bag's synthetic writer).
+        from humanoid_bag.synthetic import write_stack_recording
+
+        write_stack_recording(tmp_path / "session", seconds=1.0)
+        arguments = {"bag": str(tmp_path / "session"), "record_to": str(tmp_path / "outputs")}
+    specs = load_stack_file().node_specs(stack, arguments)
     missing = [f"{s.package}/{s.executable}" for s in specs if not executable_exists(s)]
     if missing:
         pytest.skip(f"stack '{stack}': not built yet: {', '.join(missing)}")

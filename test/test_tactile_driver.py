@@ -193,7 +193,7 @@ def test_device_disappears_and_comes_back(tmp_path: Path, node_logs: Path) -> No
 
 
 def test_sim_backend_reads_the_simulated_skin(node_logs: Path) -> None:
-    sim = node_specs("sim", {"sim_mode": "paced"})[0]
+    sim = node_specs("simulator", {"sim_mode": "paced"})[0]
     sim = dataclasses.replace(sim, overrides={**sim.overrides, "camera_rate_hz": 0.0})
     spec = driver_spec("sim", "{sim: {}}", use_sim_time=True)
     with TestNode("tactile_sim_test") as node, NodeGroup([sim, spec], node_logs):

@@ -57,7 +57,7 @@ def main() -> int:
 
     report = pathlib.Path(args.report_dir)
     report.mkdir(parents=True, exist_ok=True)
-    specs = node_specs("sim", {"sim_mode": "paced", "seed": str(args.seed)})
+    specs = node_specs("simulator", {"sim_mode": "paced", "seed": str(args.seed)})
     print(
         f"[demo] ROS_DOMAIN_ID={environment.domain_id}; starting "
         f"{', '.join(s.name for s in specs)} (logs in {report})"

@@ -14,8 +14,8 @@ setup(
     zip_safe=True,
     maintainer="Humanoid stack maintainers",
     maintainer_email="maintainers@humanoid-stack.org",
-    description="Biped walking",
+    description="Biped walking: ZMP preview control, DCM stabilizer, whole-body IK, odometry",
     license="Apache-2.0",
     tests_require=["pytest"],
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["gait_node = biped_gait.node:main"]},
 )

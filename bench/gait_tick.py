@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Cost of one control step of the walking controller (biped_gait), as ratios of the 2 ms period:
+a table and a final JSON line.
+
+The step measured is what the node runs per state: estimator, state machine, footstep planner,
+pattern (preview control), stabilizer, whole-body IK, feed-forward torques, and the
+humanoid_interfaces/JointCommand message built from the result. It is timed while the core
+controller walks the ROS-free simulated G1 (stand, then forward 0.3 m/s, turning, side-stepping),
+with wall-clock time (perf_counter, what the 2 ms budget is about) and thread CPU time (what the
+step costs when the machine is not shared). The simulator's own step is not counted. A reference
+workload (MuJoCo's mj_step of the same model) is timed in the same run, so that runs on machines
+under different loads can be compared; the load average is printed.
+
+Goals: median <= 10 % and p99 <= 30 % of the 2 ms period.
+
+Usage: bench/gait_tick.py [--seconds 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+import mujoco
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from _gait_sim import apply, make_controller, make_sim, readings  # noqa: E402
+
+from biped_gait import conversions  # noqa: E402
+
+PERIOD = 0.002
+
+
+def phase_of(t: float):
+    """Command schedule [s] -> (vx, vy, wz)."""
+    if t < 1.5:
+        return None
+    if t < 6.0:
+        return (0.3, 0.0, 0.0)
+    if t < 9.0:
+        return (0.2, 0.0, 0.3)
+    return (0.0, 0.1, 0.0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=12.0, help="simulated time [s]")
+    args = parser.parse_args()
+    sim = make_sim()
+    controller, index = make_controller(sim, arms=False)
+    controller.request_stand()
+    wall, cpu, reference = [], [], []
+    scratch = mujoco.MjData(sim.model)
+    load_before = os.getloadavg()
+    fallen = False
+    for k in range(int(round(args.seconds / PERIOD))):
+        now = sim.time
+        command = phase_of(now)
+        if command is not None:
+            if controller.state == "stand":
+                controller.request_walk()
+            controller.commands.set_target(command, now)
+        state = readings(sim, index)
+        w0, c0 = time.perf_counter(), time.thread_time()
+        out = controller.step(state, now, PERIOD)
+        if out is not None:
+            conversions.joint_command(out, int(round(now * 1e9)), "biped_gait")
+        c1, w1 = time.thread_time(), time.perf_counter()
+        wall.append(w1 - w0)
+        cpu.append(c1 - c0)
+        if k % 10 == 0:  # reference workload, interleaved: one mj_step of the same model
+            scratch.qpos[:] = sim.data.qpos
+            r0 = time.perf_counter()
+            mujoco.mj_step(sim.model, scratch)
+            reference.append(time.perf_counter() - r0)
+        apply(sim, out)
+        sim.step()
+        fallen = fallen or sim.has_fallen()
+    load_after = os.getloadavg()
+    skip = int(0.5 / PERIOD)  # start-up (first IK solves, caches)
+    wall_ms, cpu_ms = np.array(wall[skip:]) * 1e3, np.array(cpu[skip:]) * 1e3
+    ref_ms = np.array(reference) * 1e3
+    rows = []
+    for name, values in (("wall-clock", wall_ms), ("thread CPU", cpu_ms)):
+        median, p99 = float(np.median(values)), float(np.percentile(values, 99))
+        rows.append(
+            {
+                "clock": name,
+                "median_ms": median,
+                "p99_ms": p99,
+                "median_ratio": median / (PERIOD * 1e3),
+                "p99_ratio": p99 / (PERIOD * 1e3),
+            }
+        )
+    print(f"{'clock':12s} {'median ms':>10s} {'p99 ms':>8s} {'median/2ms':>11s} {'p99/2ms':>8s}")
+    for row in rows:
+        print(
+            f"{row['clock']:12s} {row['median_ms']:10.3f} {row['p99_ms']:8.3f} "
+            f"{100 * row['median_ratio']:10.1f}% {100 * row['p99_ratio']:7.1f}%"
+        )
+    ref_median = float(np.median(ref_ms))
+    print(
+        f"reference mj_step median {ref_median:.3f} ms; control step / mj_step = "
+        f"{rows[0]['median_ms'] / ref_median:.1f}; steps {len(wall_ms)}, fell: {fallen}; "
+        f"load average {load_before[0]:.2f} -> {load_after[0]:.2f}"
+    )
+    goals = {"median_ratio": 0.10, "p99_ratio": 0.30}
+    summary = {
+        "bench": "gait_tick",
+        "period_ms": PERIOD * 1e3,
+        "wall": rows[0],
+        "cpu": rows[1],
+        "mj_step_median_ms": ref_median,
+        "step_over_mj_step": rows[0]["median_ms"] / ref_median,
+        "goals": goals,
+        "pass_wall": rows[0]["median_ratio"] <= goals["median_ratio"]
+        and rows[0]["p99_ratio"] <= goals["p99_ratio"],
+        "pass_cpu": rows[1]["median_ratio"] <= goals["median_ratio"]
+        and rows[1]["p99_ratio"] <= goals["p99_ratio"],
+        "fell": fallen,
+        "loadavg": [round(load_before[0], 2), round(load_after[0], 2)],
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
