@@ -10,20 +10,17 @@ keeps running.
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from collections import deque
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Twist, WrenchStamped
+from humanoid_common.lifecycle import run_node
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Imu, JointState
@@ -315,29 +312,8 @@ class GaitNode(Node):
 
 
 def main(args=None) -> int:
-    """Run the gait node until SIGINT; exit 0 on a clean stop, 2 on bad parameters."""
-    rclpy.init(args=args)
-    try:
-        node = GaitNode()
-    except (BipedGaitError, ParameterException) as error:
-        print(f"biped_gait: refusing to start: {error}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    except KeyboardInterrupt:
-        rclpy.try_shutdown()
-        return 0
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        if rclpy.ok():
-            raise
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Run the gait node until SIGINT or SIGTERM (exit 0); exit 2 if it refuses to start."""
+    return run_node("gait_node", GaitNode, refuse=(BipedGaitError,), args=args)
 
 
 if __name__ == "__main__":

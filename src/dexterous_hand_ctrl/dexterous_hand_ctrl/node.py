@@ -12,21 +12,18 @@ for this node (source = the hand's name).
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 
 import numpy as np
 import pinocchio as pin
-import rclpy
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from humanoid_common.lifecycle import run_node
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.clock import Clock, ClockType
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
@@ -354,29 +351,10 @@ class HandControllerNode(Node):
 
 
 def main(args=None) -> int:
-    """Run the controller until SIGINT; exit 0 on a clean stop, 2 on bad parameters."""
-    rclpy.init(args=args)
-    try:
-        node = HandControllerNode()
-    except (DexterousHandCtrlError, ParameterException) as error:
-        print(f"hand_controller: refusing to start: {error}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    except KeyboardInterrupt:
-        rclpy.try_shutdown()
-        return 0
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        if rclpy.ok():
-            raise
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Run the controller until SIGINT or SIGTERM (exit 0); exit 2 if it refuses to start."""
+    return run_node(
+        "hand_controller", HandControllerNode, refuse=(DexterousHandCtrlError,), args=args
+    )
 
 
 if __name__ == "__main__":

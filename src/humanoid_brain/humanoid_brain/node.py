@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 import sys
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, Twist
+from humanoid_common.lifecycle import run_node
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionClient
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
@@ -342,29 +339,8 @@ def _rounded(values) -> list[float] | None:
 
 
 def main(args=None) -> int:
-    """Run the brain until SIGINT; exit 0 on a clean stop, 2 on bad parameters."""
-    rclpy.init(args=args)
-    try:
-        node = BrainNode()
-    except (HumanoidBrainError, ParameterException) as error:
-        print(f"humanoid_brain: refusing to start: {error}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    except KeyboardInterrupt:
-        rclpy.try_shutdown()
-        return 0
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        if rclpy.ok():
-            raise
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Run the brain until SIGINT or SIGTERM (exit 0); exit 2 if it refuses to start."""
+    return run_node("humanoid_brain", BrainNode, refuse=(HumanoidBrainError,), args=args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ the same lock as the loop, so every change lands between two steps.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
@@ -20,10 +19,9 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import WrenchStamped
+from humanoid_common.lifecycle import run_node
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
@@ -490,36 +488,8 @@ class SimNode(Node):
 
 
 def main(args=None) -> int:
-    """Run the simulator node until SIGINT; exit 0 on a clean stop, 2 on bad parameters."""
-    rclpy.init(args=args)
-    try:
-        node = SimNode()
-    except (ParameterError, SimError, ParameterException) as error:
-        print(f"humanoid_sim: refusing to start: {error}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    except KeyboardInterrupt:  # stopped while building the model: a clean stop
-        rclpy.try_shutdown()
-        return 0
-    node.start()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        # A message taken while SIGINT tears the context down fails to convert; that is part
-        # of a clean stop. With the context still up it is a real failure.
-        if rclpy.ok():
-            raise
-    finally:
-        # rclpy's SIGINT handler shuts the context down and then chains to Python's, which
-        # raises KeyboardInterrupt wherever the main thread is next: ignore further SIGINTs so
-        # that the clean-up below (joining the loop mid-render) cannot be interrupted.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        node.stop()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Run the simulator until SIGINT or SIGTERM (exit 0); exit 2 if it refuses to start."""
+    return run_node("humanoid_sim", SimNode, refuse=(ParameterError, SimError), args=args)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ events included), ``tactile/wire`` (TactileRaw, the frame's wire bytes), ``tacti
 from __future__ import annotations
 
 import copy
-import signal
 import sys
 import threading
 import time
@@ -21,9 +20,8 @@ import time
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from humanoid_common.lifecycle import run_node
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -304,37 +302,8 @@ def _quaternion_wxyz(rotation: np.ndarray) -> np.ndarray:
 
 
 def main(args=None) -> int:
-    """Run the driver until SIGINT; exit 0 on a clean stop, 2 on bad parameters or backend."""
-    rclpy.init(args=args)
-    try:
-        node = TactileDriverNode()
-    except (TactileDriverError, ParameterException) as error:
-        print(f"tactile_driver: refusing to start: {error}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    except KeyboardInterrupt:
-        rclpy.try_shutdown()
-        return 0
-    try:
-        node.start()
-    except TactileDriverError as error:
-        print(f"tactile_driver: refusing to start: {error}", file=sys.stderr)
-        node.destroy_node()
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        if rclpy.ok():
-            raise
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        node.stop()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Run the driver until SIGINT or SIGTERM (exit 0); exit 2 if it refuses to start."""
+    return run_node("tactile_driver", TactileDriverNode, refuse=(TactileDriverError,), args=args)
 
 
 if __name__ == "__main__":
