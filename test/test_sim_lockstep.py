@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 from test_sim_node import STARTUP_S, sim_spec
 
@@ -90,3 +91,58 @@ def test_lockstep_is_deterministic(node_logs: Path) -> None:
     elbow = names.index("right_elbow_joint")
     moved = [abs(first[s][elbow] - first[common[0]][elbow]) for s in common]
     assert max(moved) > 0.05
+
+
+def test_an_unanswered_state_is_published_again(node_logs: Path) -> None:
+    """A lost command (or state) costs ``lockstep_resend_s``, not ``lockstep_timeout_s``.
+
+    The tester ignores the first delivery of every 20th state, as if its command had been lost.
+    The simulator must publish that state again (same stamp, same positions) and wait for the
+    answer: lockstep_timeout_s is 60 s, so a simulator that only waited would not reach 200
+    steps, and one that stepped anyway would have counted a timeout.
+    """
+    spec = sim_spec(
+        mode="lockstep",
+        lockstep_sources=["tester"],
+        lockstep_timeout_s=60.0,
+        lockstep_resend_s=0.05,
+        camera_rate_hz=0.0,
+        tactile_rate_hz=0.0,
+    )
+    seen: dict[int, list[tuple[float, ...]]] = {}
+    with TestNode("lockstep_resend_tester") as node:
+        publisher = node.publisher("/joint_command", JointCommand, reliable_qos(50))
+
+        def answer(state: JointState) -> None:
+            stamp_ns = state.header.stamp.sec * 10**9 + state.header.stamp.nanosec
+            deliveries = seen.setdefault(stamp_ns, [])
+            deliveries.append(tuple(state.position))
+            if len(seen) % 20 == 0 and len(deliveries) == 1:
+                return  # "lost"
+            command = JointCommand(source="tester", name=["right_elbow_joint"], position=[0.5])
+            command.kp, command.kd = [40.0], [2.0]
+            command.header.stamp = state.header.stamp
+            publisher.publish(command)
+
+        node.node.create_subscription(JointState, "/joint_states", answer, reliable_qos(100))
+        diagnostics = node.collect("/diagnostics", DiagnosticArray, reliable_qos(10))
+        with NodeGroup([spec], node_logs) as group:
+            deadline = time.monotonic() + STARTUP_S + 60.0
+            while len(seen) < 200:
+                group.assert_running()
+                assert time.monotonic() < deadline, f"only {len(seen)} lockstep steps"
+                time.sleep(0.05)
+            values = {}
+            while "lockstep_resends" not in values:
+                assert time.monotonic() < deadline, "no lockstep figures on /diagnostics"
+                for message in diagnostics.messages:
+                    for status in message.status:
+                        values.update({kv.key: kv.value for kv in status.values})
+                time.sleep(0.1)
+    repeated = {stamp: d for stamp, d in seen.items() if len(d) > 1}
+    ignored = [stamp for i, stamp in enumerate(sorted(seen), start=1) if i % 20 == 0]
+    # Every ignored state came again, identical; startup republishing may add a few more.
+    assert set(ignored[:-1]) <= set(repeated)
+    assert all(len(set(d)) == 1 for d in repeated.values())
+    assert int(values["lockstep_timeouts"]) == 0
+    assert int(values["lockstep_resends"]) >= len(ignored) - 1

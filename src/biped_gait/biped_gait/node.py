@@ -61,7 +61,14 @@ class GaitNode(Node):
         self._last_time: float | None = None
         self._name_cache: tuple[list, np.ndarray] | None = None
         self._stale: list[str] = []
-        self._counts = {"steps": 0, "holds": 0, "joint_states_rejected": 0, "cmd_vel_rejected": 0}
+        self._counts = {
+            "steps": 0,
+            "holds": 0,
+            "repeats": 0,
+            "joint_states_rejected": 0,
+            "cmd_vel_rejected": 0,
+        }
+        self._last_command: JointCommand | None = None
         self._reasons = {"joint_states": "", "cmd_vel": ""}
         self._step_times: deque[float] = deque(maxlen=500)
         self._status_every = max(1, round(1.0 / (self.params.status_rate_hz * self.params.gait.dt)))
@@ -134,12 +141,24 @@ class GaitNode(Node):
             self._reasons["joint_states"] = str(error)
             self.get_logger().warning(f"rejected /joint_states: {error}", throttle_duration_sec=1.0)
             return
+        stamp = conv.stamp_ns(msg.header.stamp)
+        if stamp <= self._last_stepped_ns:
+            # The simulator's lockstep asks again (our command or one of its inputs was lost):
+            # answer with the command computed for that stamp; never step a state twice.
+            if (
+                stamp == self._last_stepped_ns
+                and self._last_command is not None
+                and conv.stamp_ns(self._last_command.header.stamp) == stamp
+            ):
+                self.pub_command.publish(self._last_command)
+                self._counts["repeats"] += 1
+            return
         previous = self._joints
-        if previous is not None and previous[0] > self._last_stepped_ns:
+        if previous is not None and self._last_stepped_ns < previous[0] < stamp:
             # The last state never completed (an input is missing): run it now; the stale check
             # decides what it may do.
             self._step(previous[0])
-        self._joints = (conv.stamp_ns(msg.header.stamp), q, dq)
+        self._joints = (stamp, q, dq)
         self._try_step()
 
     def _joint_arrays(self, msg: JointState) -> tuple[np.ndarray, np.ndarray]:
@@ -241,7 +260,8 @@ class GaitNode(Node):
             command = self.controller.step(readings, now, dt)
         self._counts["steps"] += 1
         if command is not None:
-            self.pub_command.publish(conv.joint_command(command, stamp, SOURCE))
+            self._last_command = conv.joint_command(command, stamp, SOURCE)
+            self.pub_command.publish(self._last_command)
         if self._counts["steps"] % self._status_every == 0:
             self.pub_status.publish(
                 conv.gait_status(self.controller.report, stamp, self.params.odom_frame)

@@ -100,12 +100,13 @@ class HandControllerNode(Node):
         self._answered_ns = -1
         self._active = None  # (goal_handle, Future)
         self._last_feedback = 0.0
-        self._counts = {"steps": 0, "frames": 0, "contacts": 0, "rejected_goals": 0}
+        self._counts = {"steps": 0, "repeats": 0, "frames": 0, "contacts": 0, "rejected_goals": 0}
         self._last_rejection = ""
         self._latency = np.zeros(WINDOW)
         self._latency_count = 0
         self._frame_stamp = None
         self._last_output = None
+        self._last_command: JointCommand | None = None
         self._diag_previous = (time.monotonic(), 0)
         self.get_logger().info(
             f"hand {params.hand}: {len(self.controller.model.joint_names)} hand joints, "
@@ -126,6 +127,17 @@ class HandControllerNode(Node):
         if len(names) != len(self._names) or tuple(names) != self._names:
             self._names = tuple(names)
         stamp_ns = conv.stamp_ns(msg.header.stamp)
+        if stamp_ns <= self._answered_ns:
+            # The simulator's lockstep asks again (our command was lost): answer with the
+            # command computed for that stamp; never step a state twice.
+            if (
+                stamp_ns == self._answered_ns
+                and self._last_command is not None
+                and conv.stamp_ns(self._last_command.header.stamp) == stamp_ns
+            ):
+                self.pub_command.publish(self._last_command)
+                self._counts["repeats"] += 1
+            return
         joints = JointInput(stamp_ns * 1e-9, self._names, conv.as_array(msg.position))
         self._pending = (stamp_ns, msg.header.stamp, joints, time.monotonic())
         if self._contacts is not None and self._contacts[0] >= stamp_ns:
@@ -184,7 +196,8 @@ class HandControllerNode(Node):
         if output.outcome is not None:
             self._complete(output.outcome)
         if self.params.command_when_idle or output.phase is not Phase.IDLE:
-            self.pub_command.publish(self._builder.build(output, pending[1]))
+            self._last_command = self._builder.build(output, pending[1])
+            self.pub_command.publish(self._last_command)
         self._latency[self._latency_count % WINDOW] = time.monotonic() - received
         self._latency_count += 1
         self._counts["steps"] += 1

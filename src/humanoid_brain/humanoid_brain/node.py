@@ -267,7 +267,11 @@ class BrainNode(Node):
             if response is None or not response.success:
                 self._counters["gait_calls_failed"] += 1
                 message = response.message if response is not None else "no response"
-                self.get_logger().warning(f"/gait/{which} refused: {message}")
+                self.get_logger().warning(
+                    f"/gait/{which} refused: {message}", throttle_duration_sec=2.0
+                )
+                if which == "walk":
+                    self.task.walk_refused(self._now_s())
 
         future.add_done_callback(done)
 

@@ -33,7 +33,9 @@ CONFIG = TaskConfig(
 
 
 class World:
-    def __init__(self, grasp_outcomes, visible_until=math.inf):
+    def __init__(self, grasp_outcomes, visible_until=math.inf, refuse_walks=0):
+        self.refuse_walks = refuse_walks
+        self.walk_calls = []
         self.pose = Pose2D(0.0, 0.0, 0.0)
         self.cmd = (0.0, 0.0, 0.0)
         self.walking = False
@@ -71,8 +73,14 @@ class World:
             abort_requested=abort,
         )
 
-    def act(self, out, t, dt):
-        if out.gait_request:
+    def act(self, out, t, dt, task=None):
+        if out.gait_request == "walk":
+            self.walk_calls.append(t)
+        if out.gait_request == "walk" and self.refuse_walks > 0:
+            # The gait is still ramping its stand up: it refuses, and the brain hears it.
+            self.refuse_walks -= 1
+            task.walk_refused(t)
+        elif out.gait_request:
             self.log.append(out.gait_request)
             self.walking = out.gait_request == "walk"
         if out.send_grasp:
@@ -104,12 +112,23 @@ def run(world, seconds=60.0, dt=0.05, abort_at=None):
         t += dt
         inputs = world.inputs(t, task, abort=abort_at is not None and t >= abort_at)
         out = task.step(inputs, t, dt)
-        world.act(out, t, dt)
+        world.act(out, t, dt, task)
         if not states or states[-1][0] is not out.state:
             states.append((out.state, out.reason))
         if out.state in (FetchState.DONE, FetchState.ABORTED):
             return task, [s for s, _ in states], states[-1][1]
     raise AssertionError(f"no final state in {seconds} s: {states}")
+
+
+def test_a_refused_walk_is_asked_again_until_the_gait_walks():
+    world = World([True], refuse_walks=3)
+    _, states, _ = run(world)
+    assert states[-1] is FetchState.DONE
+    assert world.log == ["walk", "stop", "grasp"]
+    # Four requests (three refused), each walk_retry_s after the refusal, not every step.
+    assert len(world.walk_calls) == 4
+    gaps = np.diff(world.walk_calls)
+    assert np.all(gaps >= CONFIG.walk_retry_s - 1e-9) and np.all(gaps < CONFIG.walk_retry_s + 0.1)
 
 
 def test_walks_to_the_standoff_grasps_lifts_and_holds():

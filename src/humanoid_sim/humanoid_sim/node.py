@@ -78,6 +78,7 @@ class SimNode(Node):
         self._steps = 0
         self._counts = {"state": 0, "tactile": 0, "camera": 0, "ground_truth": 0}
         self._lockstep_timeouts = 0
+        self._resends = 0
         self._camera_error = ""
         self._diag_last = (time.monotonic(), 0.0, dict(self._counts))
         self._every = {
@@ -217,16 +218,23 @@ class SimNode(Node):
     def _wait_for_sources(self, now_ns: int, outputs: dict) -> None:
         """Block until every lockstep source answered the state stamped ``now_ns``.
 
-        Until a source has answered once, it is waited for without a time limit (it may still
-        be starting or discovering the graph), and the state is published again every
-        ``REPUBLISH_S``, since a state published before discovery completes is lost. After
-        that, ``lockstep_timeout_s`` bounds the wait and a timeout is counted and reported.
+        The state is published again every ``REPUBLISH_S`` until a source has answered once
+        (a state published before discovery completes is lost), and every
+        ``lockstep_resend_s`` after that: a reliable sample dropped under load (a full
+        shared-memory queue) is otherwise only repaired at the writer's next heartbeat, seconds
+        later, since in lockstep no later sample reveals the gap; and a lost command is only
+        repaired by asking again. The controllers answer a repeated stamp with the command they
+        computed for it. Until a source has answered once it is waited for without a time
+        limit (it may still be starting); after that ``lockstep_timeout_s`` bounds the wait and
+        a timeout is counted and reported.
         """
         sources = self.params.lockstep_sources
         if not sources:
             return
-        deadline = time.monotonic() + self.params.lockstep_timeout_s
-        next_republish = time.monotonic() + REPUBLISH_S
+        started = time.monotonic()
+        deadline = started + self.params.lockstep_timeout_s
+        resend_s = self.params.lockstep_resend_s
+        next_republish = started + resend_s
         with self._cv:
             while self._running:
                 missing = [s for s in sources if self._answered_ns.get(s, -1) < now_ns]
@@ -242,15 +250,16 @@ class SimNode(Node):
                         throttle_duration_sec=5.0,
                     )
                     return
-                if never_answered and now >= next_republish:
-                    next_republish = now + REPUBLISH_S
+                if now >= next_republish:
+                    next_republish = now + (REPUBLISH_S if never_answered else resend_s)
+                    self._resends += 1
                     self._cv.release()
                     try:
-                        self._publish(now_ns, outputs)
+                        self._publish(now_ns, outputs, repeat=True)
                     finally:
                         self._cv.acquire()
                     continue
-                wake = next_republish if never_answered else deadline
+                wake = next_republish if never_answered else min(next_republish, deadline)
                 self._cv.wait(max(0.0, wake - now))
 
     def _read_outputs(self, camera) -> dict:
@@ -272,7 +281,9 @@ class SimNode(Node):
         return outputs
 
     # ------------------------------------------------------------------------ publish
-    def _publish(self, now_ns: int, out: dict) -> None:
+    def _publish(self, now_ns: int, out: dict, repeat: bool = False) -> None:
+        """Publish one step's outputs; ``repeat``: the same state again for lockstep (not the
+        camera image, which nothing waits for)."""
         stamp = conv.stamp(now_ns)
         self.pub_clock.publish(Clock(clock=stamp))
         q, dq, tau = out["joints"]
@@ -308,10 +319,11 @@ class SimNode(Node):
             wmsg.wrench.force.x, wmsg.wrench.force.y, wmsg.wrench.force.z = map(float, f)
             wmsg.wrench.torque.x, wmsg.wrench.torque.y, wmsg.wrench.torque.z = map(float, t)
             self.pub_wrench[side].publish(wmsg)
-        self._counts["state"] += 1
+        if not repeat:
+            self._counts["state"] += 1
         if "tactile" in out:
             self._publish_tactile(stamp, out["tactile"])
-        if "camera" in out:
+        if "camera" in out and not repeat:
             self._publish_camera(stamp, *out["camera"])
         if "base" in out:
             self._publish_truth(stamp, out["base"], out["objects"])
@@ -476,6 +488,7 @@ class SimNode(Node):
             "commands_rejected": str(rejected),
             "last_rejection": reason,
             "lockstep_timeouts": str(self._lockstep_timeouts),
+            "lockstep_resends": str(self._resends),
             "robot_fallen": str(fallen).lower(),
         }
         for name, count in self._counts.items():

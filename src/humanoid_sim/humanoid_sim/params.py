@@ -94,6 +94,15 @@ PARAMETERS = (
         maximum=600.0,
     ),
     ParamSpec(
+        "lockstep_resend_s",
+        0.05,
+        "Wall time after which lockstep publishes an unanswered state again (a reliable "
+        "sample lost under load is otherwise only repaired at the DDS heartbeat, ~3 s); the "
+        "controllers answer a repeated stamp with their command for it",
+        minimum=0.001,
+        maximum=600.0,
+    ),
+    ParamSpec(
         "hold_stand_on_start",
         True,
         "Start with every joint holding the stand posture "
@@ -141,6 +150,7 @@ class SimParams:
     real_time_factor: float
     lockstep_sources: tuple[str, ...]
     lockstep_timeout_s: float
+    lockstep_resend_s: float
     hold_stand_on_start: bool
     diagnostics_rate_hz: float
     max_kp: float
@@ -218,6 +228,7 @@ def validate(values: dict) -> SimParams:
         real_time_factor=float(values["real_time_factor"]),
         lockstep_sources=tuple(s for s in values["lockstep_sources"] if s),
         lockstep_timeout_s=float(values["lockstep_timeout_s"]),
+        lockstep_resend_s=float(values["lockstep_resend_s"]),
         hold_stand_on_start=bool(values["hold_stand_on_start"]),
         diagnostics_rate_hz=float(values["diagnostics_rate_hz"]),
         max_kp=float(values["max_kp"]),

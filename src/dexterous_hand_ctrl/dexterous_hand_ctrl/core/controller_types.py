@@ -36,6 +36,8 @@ class ControllerParams:
         squeeze_tolerance: Squeeze is settled when every finger is within this fraction of its
             target ...
         squeeze_settle_s: ... for this long [s].
+        squeeze_patience_s: After this long in SQUEEZE, a grip with every finger at half its
+            target or more goes on unsettled [s].
         hold_settle_s: Time in HOLD before a grasp goal succeeds [s].
         reach_tolerance_m: Palm within this of the path's end ends REACH [m].
         retract_m: Palm backs off this far along the approach (and rises) on release [m].
@@ -53,6 +55,7 @@ class ControllerParams:
 
     squeeze_tolerance: float = 0.15
     squeeze_settle_s: float = 0.1
+    squeeze_patience_s: float = 1.0
     hold_settle_s: float = 0.3
     reach_tolerance_m: float = 0.004
     retract_m: float = 0.06

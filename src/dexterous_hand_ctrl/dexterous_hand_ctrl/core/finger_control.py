@@ -15,8 +15,11 @@ module moves its reference:
   ``F = kp delta / |g|`` along ``n``. The offset is the feed-forward ``F_target |g| / kp`` plus
   an integral of the force error, ``d(delta_i)/dt = k_i |g| / kp (F_target - F)``, so a stiffness
   model error is removed with time constant ``1 / k_i`` (an admittance in joint space, after
-  Hogan, "Impedance control", 1985). The offset is bounded, and a force above the finger's
-  limit drives the integral down at ``overforce_gain`` times the normal rate.
+  Hogan, "Impedance control", 1985). A force above the finger's limit drives the integral down
+  at ``overforce_gain`` times the normal rate, and the push the PD sees (reference minus
+  measured position along ``u``) never exceeds the one giving ``limit_fraction`` of the finger's
+  limit (so a reading that drops out while the contact slides over the skin's edge cannot wind
+  the push up past the limit).
 * **Open.** The reference moves to a target posture at the opening speed.
 """
 
@@ -54,6 +57,8 @@ class FingerParams:
         max_squeeze_rad: Largest admittance offset [rad].
         overforce_gain: Integral rate multiplier while above the finger's force limit.
         limit_margin_rad: A closing finger within this of its limits has missed [rad].
+        limit_fraction: The offset never pushes harder than this fraction of the finger's
+            force limit (by the stiffness model).
     """
 
     contact_force_n: float = 0.3
@@ -63,6 +68,7 @@ class FingerParams:
     max_squeeze_rad: float = 1.0
     overforce_gain: float = 4.0
     limit_margin_rad: float = 0.02
+    limit_fraction: float = 0.7
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():
@@ -203,7 +209,7 @@ class FingerController:
                     self.hold(q)
                     self.mode = FingerMode.MISSED
         elif self.mode is FingerMode.SQUEEZE:
-            self._squeeze(dt, force_n, target_force_n, force_direction)
+            self._squeeze(dt, q, force_n, target_force_n, force_direction)
         return self.q_ref
 
     def _closed_limit_reached(self, q: np.ndarray) -> bool:
@@ -213,7 +219,7 @@ class FingerController:
         at_lower = (self.closing < 0) & (q <= self.lower + margin)
         return bool(np.all((at_upper | at_lower)[closing]))
 
-    def _squeeze(self, dt, force_n, target_force_n, force_direction) -> None:
+    def _squeeze(self, dt, q, force_n, target_force_n, force_direction) -> None:
         p = self.params
         if force_direction is not None:
             g = np.asarray(force_direction, dtype=float) * (self.closing != 0)
@@ -228,9 +234,12 @@ class FingerController:
             error = (self.spec.max_force_n - force_n) * p.overforce_gain
         feedforward = target_force_n * self._stiffness / self.kp
         self._integral += rate * error * dt
-        self._integral = float(
-            np.clip(self._integral, -feedforward, p.max_squeeze_rad - feedforward)
-        )
+        # The push is what the PD sees, reference minus measured position: the ceiling bounds
+        # that (the finger may have moved on since contact if the object yielded).
+        moved = max(float(self._direction @ (q - self._q_contact)), 0.0)
+        push_limit = p.limit_fraction * self.spec.max_force_n * self._stiffness / self.kp
+        ceiling = min(p.max_squeeze_rad, push_limit + moved)
+        self._integral = float(np.clip(self._integral, -feedforward, ceiling - feedforward))
         self.offset_rad = feedforward + self._integral
         self.q_ref = np.clip(
             self._q_contact + self.offset_rad * self._direction, self.lower, self.upper

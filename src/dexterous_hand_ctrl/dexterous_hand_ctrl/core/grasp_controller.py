@@ -421,7 +421,15 @@ class GraspController:
             settled = not self._grip.ramping and all(
                 abs(forces[f] - t) <= tolerance * t for f, t in targets.items()
             )
-            if not settled:
+            # A finger whose push is at its ceiling cannot add force: after a while, a grip
+            # with every finger at half its target or more is good enough to go on with (the
+            # slip reflex raises it if the object slips).
+            usable = elapsed >= self.params.squeeze_patience_s and all(
+                forces[f] >= 0.5 * t for f, t in targets.items()
+            )
+            if usable:
+                self._enter(Phase.LIFT if self.goal.lift_height_m > 0 else Phase.HOLD, now)
+            elif not settled:
                 self._settled_since = None
             elif self._settled_since is None:
                 self._settled_since = now

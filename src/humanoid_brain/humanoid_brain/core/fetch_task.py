@@ -61,6 +61,7 @@ class TaskConfig:
         standing_speed_mps: Below this planar speed the robot may count as standing [m/s].
         standing_turn_rps: Below this turn rate the robot may count as standing [rad/s].
         drop_confirm_s: No tactile contact for this long while holding: dropped [s].
+        walk_retry_s: After the gait refused to walk, ask again this much later [s].
     """
 
     fsm: FetchConfig = field(
@@ -74,9 +75,15 @@ class TaskConfig:
     standing_speed_mps: float = 0.03
     standing_turn_rps: float = 0.05
     drop_confirm_s: float = 0.3
+    walk_retry_s: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("standing_speed_mps", "standing_turn_rps", "drop_confirm_s"):
+        for name in (
+            "standing_speed_mps",
+            "standing_turn_rps",
+            "drop_confirm_s",
+            "walk_retry_s",
+        ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0.0):
                 raise HumanoidBrainError(f"{name} = {value!r}: expected a finite value > 0")
@@ -152,6 +159,7 @@ class FetchTask:
         self.approach = ApproachController(self.config.approach)
         self.active = False
         self.walking = False  # "walk" requested and no "stop" since
+        self._walk_retry_at = -math.inf
         self.grasp_running = False
         self._grasp_outcome: tuple[bool, str] | None = None
         self._no_contact_since: float | None = None
@@ -175,6 +183,12 @@ class FetchTask:
     def observe_target(self, position_odom, t: float) -> None:
         """A detection of the target at ``position_odom`` [m], measured at ``t`` [s]."""
         self.tracker.update(position_odom, t)
+
+    def walk_refused(self, t: float) -> None:
+        """The gait refused ``walk`` (e.g. still ramping up its stand) at ``t`` [s]: ask again
+        ``walk_retry_s`` later while the approach still wants to move."""
+        self.walking = False
+        self._walk_retry_at = t + self.config.walk_retry_s
 
     @property
     def state(self) -> FetchState | None:
@@ -205,7 +219,7 @@ class FetchTask:
         actions = self._enter(out.state) if out.changed else {}
         if out.state is FetchState.APPROACH and not out.changed:
             cmd = approach.command if approach is not None and not approach.arrived else ZERO
-            if cmd != ZERO and not self.walking:
+            if cmd != ZERO and not self.walking and t >= self._walk_retry_at:
                 self.walking, actions = True, {"gait": "walk"}
         elif out.state in FINAL_STATES:
             cmd = ZERO if out.changed else None

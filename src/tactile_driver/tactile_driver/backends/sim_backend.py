@@ -55,7 +55,8 @@ class SimBackend(TactileBackend):
             )
         self._queue: deque[RawFrame] = deque(maxlen=int(self.options.get("queue_size", 64)))
         self._condition = threading.Condition()
-        self._counters = {"frames": 0, "dropped_queue": 0, "wrong_layout": 0}
+        self._counters = {"frames": 0, "dropped_queue": 0, "wrong_layout": 0, "repeated": 0}
+        self._last_stamp_ns = -1
         self._subscription = None
 
     def start(self) -> None:
@@ -80,6 +81,14 @@ class SimBackend(TactileBackend):
         ):
             self._counters["wrong_layout"] += 1
             return
+        stamp = msg.header.stamp
+        stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
+        if stamp_ns == self._last_stamp_ns:
+            # The simulator's lockstep repeats a state nobody answered: same instant, same
+            # pressures; a second frame would only show the processing a zero time step.
+            self._counters["repeated"] += 1
+            return
+        self._last_stamp_ns = stamp_ns
         pads = [
             RawPad(
                 index,
@@ -93,14 +102,13 @@ class SimBackend(TactileBackend):
             )
             for index, pad in enumerate(msg.pads)
         ]
-        stamp = msg.header.stamp
         frame = RawFrame(
             board_id=self.context.board_id,
             sequence=int(msg.sequence),
             device_time_us=(stamp.sec * 1_000_000 + stamp.nanosec // 1000) & 0xFFFFFFFF,
             pads=pads,
             receive_time_ns=time.monotonic_ns(),
-            stamp_ns=stamp.sec * 1_000_000_000 + stamp.nanosec,
+            stamp_ns=stamp_ns,
         )
         with self._condition:
             if len(self._queue) == self._queue.maxlen:
