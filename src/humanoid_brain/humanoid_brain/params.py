@@ -113,6 +113,13 @@ PARAMETERS = (
     ParamSpec(
         "approach.face_goal_distance_m", 0.5, "Beyond: steer toward the goal [m]", 0.01, 10.0
     ),
+    ParamSpec(
+        "approach.turn_in_place_rad",
+        0.15,
+        "Near the goal: turn in place before stepping while the heading error is above [rad]",
+        0.01,
+        3.2,
+    ),
     ParamSpec("standing_speed_mps", 0.03, "Standing: planar speed below [m/s]", 0.001, 1.0),
     ParamSpec("standing_turn_rps", 0.05, "Standing: turn rate below [rad/s]", 0.001, 1.0),
     ParamSpec("drop_confirm_s", 0.3, "No contact this long while holding: dropped [s]", 0.01, 10.0),

@@ -118,3 +118,21 @@ def test_a_far_detection_restarts_the_estimate():
     assert np.allclose(tracker.position, [1.5, 0.0, 0.7]) and tracker.count == 1
     with pytest.raises(HumanoidBrainError, match="finite"):
         tracker.update((math.nan, 0, 0), 0.4)
+
+
+def test_near_the_goal_a_heading_error_is_turned_away_before_stepping():
+    """The whole chain's failure: robot (0.02, -0.04, 0), goal (0.15, 0.11, -0.29). Asked to
+    turn and side-step at once the gait drifted the other way and the robot fell."""
+    config = ApproachConfig()
+    controller = ApproachController(config)
+    goal = Pose2D(0.15, 0.113, -0.291)
+    _, commands, arrived = simulate(controller, Pose2D(0.02, -0.038, 0.0), goal)
+    assert arrived
+    array = np.array(commands)
+    turning = np.abs(array[:, 2]) > 1e-9
+    stepping = np.hypot(array[:, 0], array[:, 1]) > 1e-9
+    # Never a sizeable turn together with a sizeable step: turn first, then walk.
+    both = turning & stepping
+    assert np.all(np.abs(array[both, 2]) <= config.gain_angular * config.turn_in_place_rad + 1e-9)
+    first_step = int(np.argmax(stepping))
+    assert first_step > 0 and np.all(~stepping[:first_step])

@@ -34,6 +34,10 @@ class ApproachConfig:
         position_tolerance_m: Arrived within this distance [m], > 0.
         yaw_tolerance_rad: Arrived within this heading error [rad], > 0.
         face_goal_distance_m: Beyond this distance, steer toward the goal, not its heading [m].
+        turn_in_place_rad: Near the goal, a heading error above this is turned away in place
+            before the robot steps sideways or forward: a gait asked to turn and side-step at
+            once places its feet for neither (seen in the whole chain: the G1 drifted away
+            from the goal and fell), while each alone is what it walks well [rad].
     """
 
     gain_linear: float = 1.0
@@ -45,6 +49,7 @@ class ApproachConfig:
     position_tolerance_m: float = 0.05
     yaw_tolerance_rad: float = 0.10
     face_goal_distance_m: float = 0.5
+    turn_in_place_rad: float = 0.15
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():
@@ -125,7 +130,10 @@ class ApproachController:
             vy = 0.0
         else:
             heading_error = yaw_error
-            vx, vy = c.gain_linear * error[0], c.gain_linear * error[1]
+            if abs(yaw_error) > c.turn_in_place_rad:
+                vx = vy = 0.0
+            else:
+                vx, vy = c.gain_linear * error[0], c.gain_linear * error[1]
         target = Twist2D(
             _clip(vx, -0.5 * c.max_forward_mps, c.max_forward_mps),
             _clip(vy, -c.max_lateral_mps, c.max_lateral_mps),
