@@ -99,6 +99,13 @@ PARAMETERS = (
         "standoff.max_x_m", 1.0e6, "Largest stand-off x in odom (table keep-out) [m]", -1.0e6, 1.0e6
     ),
     ParamSpec(
+        "standoff.max_turn_rad",
+        3.1416,
+        "Stand-off heading: at most this turn from the start heading (0: walk straight) [rad]",
+        0.0,
+        3.1416,
+    ),
+    ParamSpec(
         "standoff.replan_distance_m", 0.03, "Re-plan when the goal moves this much [m]", 0.0, 1.0
     ),
     # --- approach

@@ -136,3 +136,18 @@ def test_near_the_goal_a_heading_error_is_turned_away_before_stepping():
     assert np.all(np.abs(array[both, 2]) <= config.gain_angular * config.turn_in_place_rad + 1e-9)
     first_step = int(np.argmax(stepping))
     assert first_step > 0 and np.all(~stepping[:first_step])
+
+
+def test_standoff_heading_turns_at_most_max_turn_rad():
+    robot = Pose2D(0.0, 0.0, 0.1)
+    obj = (0.42, -0.125)  # bearing -0.29 rad
+    free = StandoffPlanner(StandoffConfig()).update(obj, robot)
+    assert free.yaw == pytest.approx(math.atan2(-0.125, 0.42))
+    straight = StandoffPlanner(StandoffConfig(max_turn_rad=0.0)).update(obj, robot)
+    assert straight.yaw == pytest.approx(0.1)
+    # The object still lies at the reach point of the stand-off frame.
+    assert np.allclose(straight.to_local(obj), [0.30, -0.15], atol=1e-9)
+    limited = StandoffPlanner(StandoffConfig(max_turn_rad=0.2)).update(obj, robot)
+    assert limited.yaw == pytest.approx(-0.1)
+    with pytest.raises(HumanoidBrainError, match="max_turn_rad"):
+        StandoffConfig(max_turn_rad=-0.1)

@@ -29,12 +29,16 @@ class StandoffConfig:
         lateral_offset_m: Object offset to the left (+) / right (-) of the pelvis [m].
         max_x_m: Largest stand-off x in the odometry frame [m] (the table keep-out).
         replan_distance_m: A re-detection moves the goal only if it shifts it this much [m].
+        max_turn_rad: The stand-off heading turns at most this far from the robot's heading
+            when the task starts (0: keep the heading, approach by walking forward and
+            sideways only) [rad], >= 0.
     """
 
     reach_distance_m: float = 0.30
     lateral_offset_m: float = -0.15
     max_x_m: float = math.inf
     replan_distance_m: float = 0.03
+    max_turn_rad: float = math.pi
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.reach_distance_m) and self.reach_distance_m > 0.0):
@@ -45,6 +49,10 @@ class StandoffConfig:
             raise HumanoidBrainError(f"lateral_offset_m = {self.lateral_offset_m!r}: not finite")
         if math.isnan(self.max_x_m):
             raise HumanoidBrainError("max_x_m is NaN")
+        if not (math.isfinite(self.max_turn_rad) and self.max_turn_rad >= 0.0):
+            raise HumanoidBrainError(
+                f"max_turn_rad = {self.max_turn_rad!r}: expected a finite value >= 0"
+            )
         if not (math.isfinite(self.replan_distance_m) and self.replan_distance_m >= 0.0):
             raise HumanoidBrainError(
                 f"replan_distance_m = {self.replan_distance_m!r}: expected a finite value >= 0"
@@ -83,10 +91,13 @@ class StandoffPlanner:
 
     def update(self, object_xy, robot: Pose2D) -> Pose2D:
         """The goal for an object at ``object_xy`` [m]; the first call after :meth:`reset` fixes
-        the heading to face the object from ``robot``."""
+        the heading to face the object from ``robot`` (turning at most ``max_turn_rad``)."""
         object_xy = np.asarray(object_xy, dtype=float)[:2]
         if self.goal is None:
-            heading = math.atan2(object_xy[1] - robot.y, object_xy[0] - robot.x)
+            bearing = math.atan2(object_xy[1] - robot.y, object_xy[0] - robot.x)
+            turn = math.atan2(math.sin(bearing - robot.yaw), math.cos(bearing - robot.yaw))
+            limit = self.config.max_turn_rad
+            heading = robot.yaw + min(max(turn, -limit), limit)
             self.goal = standoff_pose(self.config, object_xy, heading)
             return self.goal
         candidate = standoff_pose(self.config, object_xy, self.goal.yaw)
