@@ -27,6 +27,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionClient
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
@@ -66,10 +67,13 @@ class BrainNode(Node):
         self.create_subscription(PoseStamped, "/vision/target", self._on_target, SENSOR_QOS)
         self.create_subscription(Odometry, "/odom", self._on_odom, SENSOR_QOS)
         self.create_subscription(GaitStatus, "/gait/status", self._on_gait, SENSOR_QOS)
-        self.create_subscription(JointState, "/joint_states", self._on_joints, SENSOR_QOS)
+        # Joint states and contacts come at the control rate of the robot (500 Hz) and the task
+        # needs a few values of the newest one at its own 20 Hz: keep the serialized message
+        # and decode it only when used (decoding each cost this node most of a core).
+        self.create_subscription(JointState, "/joint_states", self._on_joints, SENSOR_QOS, raw=True)
         if self.params.contacts_topic:
             self.create_subscription(
-                ContactArray, self.params.contacts_topic, self._on_contacts, SENSOR_QOS
+                ContactArray, self.params.contacts_topic, self._on_contacts, SENSOR_QOS, raw=True
             )
         self.gait_clients = {
             "walk": self.create_client(Trigger, "/gait/walk"),
@@ -88,8 +92,8 @@ class BrainNode(Node):
         self._odom_pose: geometry.Pose2D | None = None
         self._speed, self._turn = 0.0, 0.0
         self._gait_state: str | None = None
-        self._waist: dict[str, float] = {}
-        self._in_contact: int | None = None
+        self._joints_raw: bytes | None = None
+        self._contacts_raw: bytes | None = None
         self._abort_requested = False
         self._last_t: float | None = None
         self._last = None  # the latest TaskOutputs
@@ -133,13 +137,31 @@ class BrainNode(Node):
     def _on_gait(self, msg: GaitStatus) -> None:
         self._gait_state = GAIT_STATES.get(msg.state, str(msg.state))
 
-    def _on_joints(self, msg: JointState) -> None:
-        for name, position in zip(msg.name, msg.position, strict=False):
-            if name in self.camera.joints:
-                self._waist[name] = position
+    def _on_joints(self, raw: bytes) -> None:
+        self._joints_raw = raw
 
-    def _on_contacts(self, msg: ContactArray) -> None:
-        self._in_contact = sum(1 for contact in msg.contacts if contact.in_contact)
+    def _on_contacts(self, raw: bytes) -> None:
+        self._contacts_raw = raw
+
+    @property
+    def _waist(self) -> dict[str, float]:
+        """The camera chain's joint angles in the newest joint state (none yet: empty)."""
+        if self._joints_raw is None:
+            return {}
+        msg = deserialize_message(self._joints_raw, JointState)
+        return {
+            name: position
+            for name, position in zip(msg.name, msg.position, strict=False)
+            if name in self.camera.joints
+        }
+
+    @property
+    def _in_contact(self) -> int | None:
+        """Pads in contact in the newest contact message (None before the first)."""
+        if self._contacts_raw is None:
+            return None
+        msg = deserialize_message(self._contacts_raw, ContactArray)
+        return sum(1 for contact in msg.contacts if contact.in_contact)
 
     def _on_target(self, msg: PoseStamped) -> None:
         p = msg.pose.position
