@@ -7,7 +7,7 @@ SHELL := /bin/bash
 .PHONY: help setup build demo test lint format bench clean
 
 help:
-	@echo "make demo   - run the simulated G1 standing in its scene, headless, with live rates"
+	@echo "make demo   - the simulated G1 fetches an object (see, walk, grasp by touch), headless"
 	@echo "make test   - lint (ruff) and run every test (core, nodes, launch wiring)"
 	@echo "make bench  - run the benchmarks under bench/"
 	@echo "make clean  - remove build/, install/, log/ (keeps .venv)"

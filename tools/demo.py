@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
-"""`make demo`: the simulated G1 in its scene, headless, with live topic rates and a summary.
+"""`make demo`: the simulated G1 fetches an object from the table, headless.
 
-Starts the `sim` stack of launch/stack.yaml (the same nodes, parameters and remappings as
-`ros2 launch launch/sim.launch.py`) as real processes on a private DDS domain, watches the
-robot's topics like any ROS 2 client, prints a live line (sim time, real-time factor, topic
-rates, pelvis height), saves the head camera's last RGB and depth frames, and ends with a
-summary. Exit status 0 when the robot stood the whole time and every node exited cleanly.
+Two scenarios, each starting a stack of launch/stack.yaml (the same nodes, parameters and
+remappings as `ros2 launch launch/<stack>.launch.py`) as real processes on a private DDS domain:
 
-Until later issues add the fetch scenario this is the foundation's demo: the robot stands.
+- `fetch` (the default once the `sim` stack contains the brain): the `sim` stack, the whole
+  chain (simulator in lockstep with the leg and hand controllers, as the stack configures it);
+  records the run with `humanoid_bag record`, has the gait stand up, calls /brain/start, prints
+  a live line (the brain's phase, sim time, real-time factor), stops at success, failure or
+  --timeout, prints a summary (success, time, steps, grasp force, CPU per node) and writes the
+  report folder: PNG figures of CoM/ZMP/DCM and footsteps, grasp forces, detections and
+  odometry (tools/demo_report.py) and summary.json. The run itself is tools/fetch_run.py,
+  shared with bench/scenario.py.
+- `stand` (the foundation's demo): the simulator alone (stack `simulator`, or `sim` where there
+  is none), paced; the robot stands; live topic rates, pelvis height, the head camera's last
+  frames, a summary.
+
+Exit status 0 when the scenario succeeded and every node exited cleanly.
 """
 
 from __future__ import annotations
@@ -16,11 +25,13 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "test"))
+sys.path.insert(0, str(ROOT / "tools"))
 
 from harness.domain import configure_environment  # noqa: E402
 
@@ -37,14 +48,149 @@ TOPICS = {
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=20.0, help="wall seconds to run")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument(
+        "--scenario",
+        choices=("fetch", "stand"),
+        help="default: fetch if the sim stack of launch/stack.yaml starts the brain, else stand",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="simulator seed (object poses)")
+    parser.add_argument(
+        "--timeout", type=float, default=180.0, help="fetch: limit of the task [s of sim time]"
+    )
+    parser.add_argument(
+        "--wall-timeout", type=float, help="fetch: limit of the task [s of wall time]"
+    )
+    parser.add_argument("--duration", type=float, default=20.0, help="stand: wall seconds")
     parser.add_argument("--report-dir", default=str(ROOT / "reports" / "demo"))
+    parser.add_argument(
+        "--stacks", default="sim", help="fetch: comma-separated stacks of launch/stack.yaml"
+    )
+    parser.add_argument(
+        "--arg", action="append", default=[], metavar="NAME:=VALUE", help="fetch: launch argument"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NODE.PARAM:=VALUE",
+        help="fetch: override a node's parameter (diagnosis)",
+    )
+    parser.add_argument(
+        "--record-joint-states",
+        action="store_true",
+        help="fetch: record /joint_states too (measured footsteps, waist angles; costs CPU)",
+    )
     args = parser.parse_args()
+    import fetch_run
+
+    try:
+        args.arguments = fetch_run.parse_launch_arguments(args.arg)
+        args.overrides = fetch_run.parse_parameter_overrides(args.set)
+    except ValueError as error:
+        parser.error(str(error))
+    args.stacks = tuple(s for s in args.stacks.split(",") if s)
+
+    if args.scenario is None:
+        has_brain = any(fetch_run.stack_has_brain(stack) for stack in args.stacks)
+        args.scenario = "fetch" if has_brain else "stand"
+        if args.scenario == "stand":
+            print(
+                "[demo] the `sim` stack of launch/stack.yaml has no brain node yet: running the "
+                "stand scenario (--scenario fetch tries the fetch task anyway)"
+            )
+    fetch_run.interrupt_on_sigterm()
     environment = configure_environment()
     # Camera images use Fast DDS's large-data transport in the nodes; match it here.
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    if args.scenario == "stand":
+        return run_stand(args, environment)
+    return run_fetch(args, environment)
+
+
+def run_fetch(args, environment) -> int:
+    """The fetch scenario: live line, summary, report folder."""
+    import demo_report
+    import fetch_run
+
+    report = pathlib.Path(args.report_dir)
+    work = report / "run"
+    shutil.rmtree(work, ignore_errors=True)  # the previous demo's bag and logs
+    for name in demo_report.FIGURES:
+        (report / name).unlink(missing_ok=True)
+    topics = fetch_run.REPORT_TOPICS + (("/joint_states",) if args.record_joint_states else ())
+    options = fetch_run.FetchOptions(
+        work_dir=work,
+        seed=args.seed,
+        timeout_s=args.timeout,
+        wall_timeout_s=args.wall_timeout,
+        stacks=args.stacks,
+        stack_arguments=args.arguments,
+        node_overrides=args.overrides,
+        record_topics=topics,
+    )
+    print(
+        f"[demo] fetch: ROS_DOMAIN_ID={environment.domain_id}, seed {args.seed}; starting "
+        f"stack(s) {', '.join(args.stacks)}; logs and bag in {work}"
+    )
+    live = sys.stdout.isatty()
+
+    def show(progress) -> None:
+        status = progress.status
+        distance = status.get("distance_m")
+        line = (
+            f"[demo] phase {progress.phase:<11} sim {progress.sim_time_s:7.1f} s  "
+            f"RTF {progress.real_time_factor:4.2f} | task {progress.task_time_s:5.1f} s, "
+            f"gait {status.get('gait_state') or '-'}, grasp {status.get('grasp_phase') or '-'}"
+            + (f", distance {distance:.2f} m" if isinstance(distance, int | float) else "")
+        )
+        print(("\r" + line.ljust(110)) if live else line, end="" if live else "\n", flush=True)
+
+    last_print = [0.0]
+
+    def throttled(progress) -> None:
+        if live or time.monotonic() - last_print[0] >= 1.0:
+            last_print[0] = time.monotonic()
+            show(progress)
+
+    result = fetch_run.run_fetch(options, throttled)
+    if live:
+        print()
+    clean = all(code == 0 for code in result.node_exit_codes.values())
+    print("\n[demo] summary")
+    print(f"  success: {'yes' if result.success else 'NO'} ({result.final_state}: {result.reason})")
+    print(
+        f"  task time {result.task_time_s:.1f} s sim in {result.wall_time_s:.1f} s wall, "
+        f"real-time factor {result.real_time_factor:.2f}, load average {result.load_average}"
+    )
+    steps = "unknown" if result.steps is None else result.steps
+    peak, hold = result.peak_grasp_force_n, result.hold_grasp_force_n
+    force = "unknown" if peak is None else f"peak {peak:.2f} N"
+    if hold is not None:
+        force += f", mean while holding {hold:.2f} N"
+    print(f"  steps {steps}; grasp force (right hand pads, total normal) {force}")
+    phases = " -> ".join(f"{state} @{t:.1f}s" for state, t in result.phases)
+    print(f"  phases (sim time since the recording started): {phases or 'none'}")
+    cpu = ", ".join(f"{name} {share:.2f}" for name, share in result.cpu_per_sim_second.items())
+    total = sum(result.cpu_per_sim_second.values())
+    print(f"  CPU seconds per sim second (cores for real time): {cpu or 'not measured'}")
+    print(f"  total {total:.2f} cores for real time on this machine ({os.cpu_count()} cores)")
+    print(f"  nodes exited with {result.node_exit_codes} ({'clean' if clean else 'NOT clean'})")
+    if result.bag is not None:
+        summary = demo_report.make_report(result.bag, report, result.row())
+        for name, why in summary["skipped"].items():
+            print(f"  report: skipped {name}: {why}")
+        print(f"  report: {report}/summary.json, {', '.join(summary['figures']) or 'no figures'}")
+    else:
+        (report / "summary.json").write_text(json.dumps({"run": result.row()}, indent=2))
+        print(f"  report: {report}/summary.json (no recording)")
+    keys = ("success", "reason", "task_time_s", "steps", "peak_grasp_force_n", "real_time_factor")
+    print(json.dumps({"scenario": "fetch", **{k: getattr(result, k) for k in keys}}))
+    return 0 if result.success and clean else 1
+
+
+def run_stand(args, environment) -> int:
+    """The stand scenario: the robot stands for --duration wall seconds."""
     import importlib
 
     import numpy as np
@@ -57,7 +203,10 @@ def main() -> int:
 
     report = pathlib.Path(args.report_dir)
     report.mkdir(parents=True, exist_ok=True)
-    specs = node_specs("simulator", {"sim_mode": "paced", "seed": str(args.seed)})
+    from harness.wiring import load_stack_file
+
+    stack = "simulator" if "simulator" in load_stack_file().stacks else "sim"
+    specs = node_specs(stack, {"sim_mode": "paced", "seed": str(args.seed)})
     print(
         f"[demo] ROS_DOMAIN_ID={environment.domain_id}; starting "
         f"{', '.join(s.name for s in specs)} (logs in {report})"

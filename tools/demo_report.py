@@ -63,12 +63,16 @@ def _pyplot():
 
 
 def shade_phases(axis, intervals: list[dict], label: bool = True) -> None:
-    """Shade the brain's phases on a time axis; the phase names at the top."""
-    for interval in intervals:
+    """Shade the brain's phases on a time axis (the last one to the axis' end); the phase names
+    at the top."""
+    axis_end = axis.get_xlim()[1]
+    for number, interval in enumerate(intervals):
         start, end = interval["start_s"], max(interval["end_s"], interval["start_s"] + 1e-3)
+        if number == len(intervals) - 1:
+            end = max(end, axis_end)
         colour = PHASE_COLOURS.get(interval["state"], "#eeeeee")
         axis.axvspan(start, end, color=colour, alpha=0.6, lw=0, zorder=0)
-        if label and end - start > 0.02 * max(axis.get_xlim()[1], 1e-3):
+        if label and end - start > 0.02 * max(axis_end, 1e-3):
             axis.text(
                 (start + end) / 2,
                 0.98,
@@ -174,7 +178,7 @@ def plot_grasp(recording, out: pathlib.Path, plt) -> str:
         axis.plot(t, force[:, k], lw=1.0, label=pad)
     total = force.sum(axis=1)
     axis.plot(t, total, "k", lw=1.6, label="total")
-    axis.set_xlim(min(t[0], 0.0), max(t[-1], _last_time(recording)))
+    axis.set_xlim(min(t[0], 0.0), max(t[-1], _last_time(recording), 1e-3))
     shade_phases(axis, rd.phases(recording))
     axis.set_xlabel("sim time [s]")
     axis.set_ylabel("normal force [N]")
@@ -194,18 +198,21 @@ def _last_time(recording) -> float:
 
 def plot_detections(recording, kinematics, out: pathlib.Path, plt) -> str:
     if not recording.detections:
-        raise Skipped("no /vision/detections")
+        messages = recording.counts.get("/vision/detections", 0)
+        raise Skipped(f"no detections in {messages} /vision/detections messages")
     placed, why = rm.detections_in_world(recording, kinematics)
     objects = recording.objects or {}
-    classes = sorted(
-        {d["class_name"] for d in placed} | {o["class_name"] for o in objects.values()}
+    detected = {d["class_name"] for d in placed}
+    # One row per detected class, plus one per object never detected (named by its id).
+    classes = sorted(detected) + sorted(
+        o["name"] for o in objects.values() if not ({o["name"], o["class_name"]} & detected)
     )
     figure, axes = plt.subplots(
         len(classes), 3, figsize=(14, 2.8 * len(classes) + 0.6), squeeze=False, sharex=True
     )
     for row, name in enumerate(classes):
         mine = [d for d in placed if d["class_name"] == name and "world" in d]
-        truth = [o for o in objects.values() if o["class_name"] == name]
+        truth = rd.truth_for(recording, name)
         for k, axis in enumerate(axes[row]):
             for o in truth:
                 axis.plot(o["t"], o["xyz"][:, k], "k", lw=1.2, label="ground truth")
@@ -219,6 +226,11 @@ def plot_detections(recording, kinematics, out: pathlib.Path, plt) -> str:
                 )
             axis.set_ylabel(f"{name} {'xyz'[k]} [m]")
             axis.grid(alpha=0.3)
+            axis.ticklabel_format(axis="y", useOffset=False)
+            low, high = axis.get_ylim()  # at least 10 cm of range: noise must not look large
+            if high - low < 0.1:
+                middle = (low + high) / 2
+                axis.set_ylim(middle - 0.05, middle + 0.05)
         errors = rm.detection_errors(mine, truth)
         text = f"{name}: {len(mine)} estimates"
         if errors.size:
@@ -258,7 +270,7 @@ def plot_odometry(recording, out: pathlib.Path, plt) -> str:
     over_time.set_ylabel("position error [cm]")
     over_time.grid(alpha=0.3)
     over_time.set_title(
-        f"odometry drift: final {error[-1] * 100:.1f} cm, max {error.max() * 100:.1f} cm",
+        f"odometry drift: final {error[-1] * 100:.2f} cm, max {error.max() * 100:.2f} cm",
         fontsize=9,
     )
     figure.tight_layout()
@@ -268,20 +280,26 @@ def plot_odometry(recording, out: pathlib.Path, plt) -> str:
 
 
 # -------------------------------------------------------------------------------------- report
-def make_report(bag: str | pathlib.Path, out: str | pathlib.Path, extra: dict | None = None):
+def make_report(
+    bag: str | pathlib.Path,
+    out: str | pathlib.Path,
+    extra: dict | None = None,
+    recording: rd.Recording | None = None,
+) -> dict:
     """Write the figures and ``summary.json`` of the recording ``bag`` into ``out``.
 
     Args:
         bag: rosbag2 directory.
         out: Report directory (created).
         extra: Values measured by the caller, merged into the summary under ``run``.
+        recording: ``bag`` already read (:func:`report_data.read_recording`), if it was.
 
     Returns:
         The summary (as written).
     """
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    recording = rd.read_recording(bag)
+    recording = recording if recording is not None else rd.read_recording(bag)
     kinematics, kinematics_note = rm.load_kinematics()
     plt = _pyplot()
     figures, skipped = [], {}

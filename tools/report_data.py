@@ -57,8 +57,9 @@ class Recording:
         base_truth, odom: ``t``, ``xyz`` (N, 3) [m], ``quat`` (N, 4) wxyz, ``yaw`` [rad].
         contacts: ``t``, ``pads`` (names), ``force`` (N, P) [N], ``in_contact`` (N, P).
         detections: One dict per detection: ``t``, ``frame``, ``class_name``, ``xyz``,
-            ``score``.
-        objects: Ground truth per object id: ``class_name``, ``t``, ``xyz`` (N, 3) [m].
+            ``score``, ``covariance`` (position variance [m^2]; -1: no 3D estimate).
+        objects: Ground truth per object id: ``name`` (the id), ``class_name`` (the
+            simulator's shape), ``t``, ``xyz`` (N, 3) [m].
         brain: ``(t, status dict)`` of every /brain/status message.
         joints: ``t``, ``names``, ``position`` (N, J) [rad].
     """
@@ -202,15 +203,16 @@ def _convert(recording: Recording, raw: dict[str, list]) -> None:
                     "class_name": detection.box.class_name,
                     "xyz": np.array(_xyz(detection.pose.position)),
                     "score": float(detection.box.score),
+                    "covariance": float(detection.position_covariance),
                 }
             )
     if raw.get("/sim/objects"):
         objects: dict[str, dict] = {}
         for t, msg in raw["/sim/objects"]:
             for detection in msg.detections:
+                name = detection.id or detection.box.class_name
                 entry = objects.setdefault(
-                    detection.id or detection.box.class_name,
-                    {"class_name": detection.box.class_name, "t": [], "xyz": []},
+                    name, {"name": name, "class_name": detection.box.class_name, "t": [], "xyz": []}
                 )
                 entry["t"].append(_stamp(msg, t) - t0)
                 entry["xyz"].append(_xyz(detection.pose.position))
@@ -266,6 +268,13 @@ def _contacts(items: list, t0: float) -> dict:
 
 
 # ------------------------------------------------------------------------------ derived data
+def truth_for(recording: Recording, class_name: str) -> list[dict]:
+    """Ground-truth objects a detection of ``class_name`` may be: those whose id or shape is
+    that name (the simulator names the cube ``cube``, its shape ``box``)."""
+    objects = (recording.objects or {}).values()
+    return [o for o in objects if class_name in (o["name"], o["class_name"])]
+
+
 def phases(recording: Recording) -> list[dict]:
     """The brain's states as intervals ``{state, start_s, end_s}`` (consecutive statuses of one
     state merged; the last interval ends at the last status)."""

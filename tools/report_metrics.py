@@ -7,6 +7,7 @@ node's detections in the world frame and the stance soles on the floor.
 
 from __future__ import annotations
 
+import functools
 import pathlib
 
 import numpy as np
@@ -47,8 +48,9 @@ class Kinematics:
         return placement.rotation @ offset + placement.translation
 
 
+@functools.cache
 def load_kinematics() -> tuple[Kinematics | None, str]:
-    """The robot's kinematics, or None and why not (no URDF here)."""
+    """The robot's kinematics (loaded once per process), or None and why not (no URDF)."""
     try:
         return Kinematics(), ""
     except Exception as error:  # noqa: BLE001 - any failure only removes a layer of a figure
@@ -92,13 +94,16 @@ def footsteps(recording: rd.Recording, kinematics: Kinematics | None) -> tuple[l
 def detections_in_world(recording, kinematics) -> tuple[list[dict], str]:
     """The detections with their position in the simulator's world frame (``world`` key),
     through the camera chain (waist angles from /joint_states, else 0) and the ground-truth
-    pelvis pose at the image's time. Detections that cannot be placed keep no ``world``."""
+    pelvis pose at the image's time. Detections that cannot be placed (no 3D estimate, an
+    unknown frame) keep no ``world``; the second value says why."""
     truth, align = recording.base_truth, rd.planar_alignment(recording)
-    placed, why = [], ""
+    placed, why, without_3d = [], "", 0
     for detection in recording.detections:
         frame, point = detection["frame"], np.append(detection["xyz"], 1.0)
         world = None
-        if frame == "world":
+        if detection.get("covariance", 0.0) < 0.0:  # 2D only: the message says "unknown"
+            without_3d += 1
+        elif frame == "world":
             world = point
         elif frame == "odom" and align is not None:
             world = np.append(rd.apply_planar(align, point[None, :2])[0], point[2:])
@@ -108,9 +113,13 @@ def detections_in_world(recording, kinematics) -> tuple[list[dict], str]:
             joints = rd.joint_positions_at(recording, detection["t"])
             optical = kinematics.chain.optical_in_base(joints)
             world = rd.pose_at(truth, detection["t"]) @ optical @ point
+            if recording.joints is None:
+                why = "waist angles taken as 0 (no /joint_states recorded)"
         else:
             why = f"cannot place detections in frame {frame!r} (no ground-truth pose or URDF)"
         placed.append({**detection, **({"world": world[:3]} if world is not None else {})})
+    if without_3d:
+        why = "; ".join(filter(None, [why, f"{without_3d} without 3D (covariance -1)"]))
     return placed, why
 
 
@@ -194,14 +203,15 @@ def summarize(recording: rd.Recording, kinematics=None) -> dict:
             if mask.any():
                 summary["grasp"]["mean_hold_force_n"] = round(float(total[mask].mean()), 4)
     if recording.detections:
-        placed, _ = detections_in_world(recording, kinematics)
-        vision = {}
+        placed, why = detections_in_world(recording, kinematics)
+        vision = {"note": why} if why else {}
         for name in sorted({d["class_name"] for d in placed}):
             mine = [d for d in placed if d["class_name"] == name and "world" in d]
-            truth = [o for o in (recording.objects or {}).values() if o["class_name"] == name]
+            truth = rd.truth_for(recording, name)
             errors = detection_errors(mine, truth)
-            vision[name] = {
+            vision[name or "(no class)"] = {
                 "detections": sum(1 for d in placed if d["class_name"] == name),
+                "placed_in_world": len(mine),
                 "median_error_m": round(float(np.median(errors)), 4) if errors.size else None,
             }
         summary["vision"] = vision

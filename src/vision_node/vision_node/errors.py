@@ -6,3 +6,15 @@ class VisionNodeError(Exception):
 
     Messages name the offending value and what was expected.
     """
+
+
+class ModelError(VisionNodeError):
+    """A detector model is missing, unreadable, corrupt or has an unexpected layout."""
+
+
+class InputError(VisionNodeError):
+    """An input frame cannot be used (wrong encoding, size, or no valid depth); it is skipped."""
+
+
+class SourceError(VisionNodeError):
+    """A frame source cannot start with its configuration (the message says why)."""

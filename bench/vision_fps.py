@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Vision node speed: per-frame cost on one core, and a 30 fps camera sustained without backlog.
+
+Part 1, in this process pinned to one core: serialized 640x480 RGB + 32FC1 depth messages (as
+they arrive from DDS) go through decode (CDR -> message -> numpy), detect (letterbox, raw
+onnxruntime on one thread, decoding), 3D localisation and publish (DetectionArray and target to
+a subscriber process). Reported per stage: median, p95, p99 [ms], with the raw onnxruntime
+inference time measured in the same run.
+
+Part 2, two processes: the vision node (started from launch/stack.yaml's ``vision`` entry,
+pinned to one core) subscribes to a 30 fps RGB-D stream that this process publishes (pinned to
+another core). Reported: frames in and processed, frames the node dropped as stale (its queue
+keeps the newest two), output rate, end-to-end latency (publish of the image -> arrival of its
+detections, one clock) in the first and last third of the run (equal: no backlog), and the
+node's own stage times from /diagnostics.
+
+Both parts print the load average (machines are shared). Target (issue): decode -> detect ->
+3D -> publish <= 15 ms per frame on one core; 30 fps sustained without backlog.
+
+Usage: bench/vision_fps.py [--frames 300] [--seconds 20] [--rate-hz 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "test"))
+
+from harness.domain import configure_environment  # noqa: E402
+
+ROBOT = ROOT / "config" / "robots" / "g1_dex3.yaml"
+SCENE = ROOT / "config" / "scenes" / "table_objects.yaml"
+SINK = """
+import sys, rclpy, rclpy.executors
+from humanoid_interfaces.msg import DetectionArray
+from geometry_msgs.msg import PoseStamped
+rclpy.init()
+node = rclpy.create_node('vision_bench_sink')
+node.create_subscription(DetectionArray, '/bench/detections', lambda m: None, 10)
+node.create_subscription(PoseStamped, '/bench/target', lambda m: None, 10)
+try:
+    rclpy.spin(node)
+except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+    pass  # stopped by the bench (SIGTERM / SIGINT): a clean exit
+"""
+
+
+def percentiles(values) -> dict[str, float]:
+    import numpy as np
+
+    array = 1e3 * np.asarray(values)
+    return {
+        "median": round(float(np.median(array)), 3),
+        "p95": round(float(np.percentile(array, 95)), 3),
+        "p99": round(float(np.percentile(array, 99)), 3),
+    }
+
+
+def render_messages(count: int):
+    """Serialized colour and depth Image messages of ``count`` different rendered scenes."""
+    from rclpy.serialization import serialize_message
+    from sensor_msgs.msg import Image
+
+    from vision_node.synthetic.scene_generator import SceneGenerator
+
+    messages = []
+    with SceneGenerator(ROBOT, SCENE, seed=6000) as generator:
+        for index in range(count):
+            frame = generator.render(index)
+            pair = []
+            for array, encoding in ((frame.rgb, "rgb8"), (frame.depth, "32FC1")):
+                msg = Image(height=480, width=640, encoding=encoding, step=array.strides[0])
+                msg.header.frame_id = "camera_color_optical_frame"
+                msg.data = array.tobytes()
+                pair.append(msg)
+            messages.append(
+                (pair[0], pair[1], serialize_message(pair[0]), serialize_message(pair[1]))
+            )
+    return messages
+
+
+def part_one(messages, frames: int, core: int) -> dict:
+    """Per-stage cost in this process, pinned to ``core``."""
+    import rclpy
+    from geometry_msgs.msg import PoseStamped
+    from rclpy.serialization import deserialize_message
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+
+    from humanoid_interfaces.msg import DetectionArray
+    from vision_node import ros_conversions as conv
+    from vision_node.core.detections import select_target
+    from vision_node.core.projection import CameraIntrinsics
+    from vision_node.detectors.base import DetectorConfig
+    from vision_node.detectors.heatmap_detector import HeatmapDetector
+    from vision_node.pipeline import Frame, VisionPipeline
+
+    os.sched_setaffinity(0, {core})
+    intrinsics = CameraIntrinsics(606.0, 606.0, 320.0, 240.0, 640, 480)
+    pipeline = VisionPipeline(HeatmapDetector(DetectorConfig(threads=1)))
+    rclpy.init()
+    node = rclpy.create_node("vision_bench")
+    detections_pub = node.create_publisher(DetectionArray, "/bench/detections", 10)
+    target_pub = node.create_publisher(PoseStamped, "/bench/target", 10)
+    sink = subprocess.Popen([sys.executable, "-c", SINK], start_new_session=True)
+    deadline = time.monotonic() + 30
+    while detections_pub.get_subscription_count() < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stages = {k: [] for k in ("decode", "detect", "inference", "localize", "publish", "total")}
+    for index in range(frames + 10):
+        _, _, colour_bytes, depth_bytes = messages[index % len(messages)]
+        start = time.perf_counter()
+        colour = deserialize_message(colour_bytes, Image)
+        depth_msg = deserialize_message(depth_bytes, Image)
+        rgb = conv.colour_image(colour)
+        depth, scale = conv.depth_image(depth_msg)
+        decoded = time.perf_counter()
+        result = pipeline.process(Frame(rgb, depth, intrinsics, 0, colour.header.frame_id, scale))
+        processed = time.perf_counter()
+        header = Header(stamp=colour.header.stamp, frame_id=colour.header.frame_id)
+        detections_pub.publish(conv.detection_array(result.detections, header))
+        target = select_target(result.detections, "")
+        if target is not None:
+            target_pub.publish(conv.target_pose(target, header))
+        published = time.perf_counter()
+        if index < 10:  # warm-up
+            continue
+        for stage, value in (
+            ("decode", decoded - start),
+            ("detect", result.detect_s),
+            ("inference", result.inference_s),
+            ("localize", result.localize_s),
+            ("publish", published - processed),
+            ("total", published - start),
+        ):
+            stages[stage].append(value)
+    sink.terminate()
+    sink.wait(timeout=10)
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return {stage: percentiles(values) for stage, values in stages.items()}
+
+
+def part_two(messages, seconds: float, rate_hz: float, cores: tuple[int, int]) -> dict:
+    """The node under a ``rate_hz`` RGB-D stream."""
+    import numpy as np
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import CameraInfo, Image
+
+    from harness.processes import NodeGroup
+    from harness.ros import TestNode, reliable_qos
+    from harness.wiring import node_specs
+    from humanoid_interfaces.msg import DetectionArray
+
+    os.sched_setaffinity(0, {cores[1]})
+    spec = node_specs("vision", {"camera_source": "topic", "use_sim_time": "false"})[0]
+    spec = dataclasses.replace(spec, overrides={**spec.overrides, "diagnostics_rate_hz": 1.0})
+    sent: dict[int, float] = {}
+    arrived: dict[int, float] = {}
+    diagnostics: list[dict[str, str]] = []
+    work = pathlib.Path(tempfile.mkdtemp(prefix="vision_fps_"))
+    with TestNode("vision_fps_bench") as bench, NodeGroup([spec], work) as group:
+        os.sched_setaffinity(group.processes[0].pid, {cores[0]})
+        qos = reliable_qos(2)
+        colour_pub = bench.publisher("/camera/color/image_raw", Image, qos, 1, 60.0)
+        depth_pub = bench.publisher("/camera/depth/image_raw", Image, qos, 1, 60.0)
+        info_pub = bench.publisher("/camera/color/camera_info", CameraInfo, qos)
+        bench.node.create_subscription(
+            DetectionArray,
+            "/vision/detections",
+            lambda m: arrived.setdefault(m.header.stamp.nanosec, time.monotonic()),
+            reliable_qos(50),
+        )
+        bench.node.create_subscription(
+            DiagnosticArray,
+            "/diagnostics",
+            lambda m: (
+                diagnostics.append({kv.key: kv.value for kv in m.status[0].values})
+                if m.status and "vision" in m.status[0].name
+                else None
+            ),
+            reliable_qos(10),
+        )
+        info = CameraInfo(width=640, height=480)
+        info.k = [606.0, 0.0, 320.0, 0.0, 606.0, 240.0, 0.0, 0.0, 1.0]
+        period = 1.0 / rate_hz
+        warm_up = 2.0
+        start = time.monotonic()
+        next_time = start
+        index = 0
+        while time.monotonic() - start < seconds + warm_up:
+            colour, depth, _, _ = messages[index % len(messages)]
+            stamp_ns = index + 1  # unique, in nanoseconds: sec 0
+            for msg in (colour, depth, info):
+                msg.header.stamp.sec, msg.header.stamp.nanosec = 0, stamp_ns
+            info_pub.publish(info)
+            colour_pub.publish(colour)
+            depth_pub.publish(depth)
+            sent[stamp_ns] = time.monotonic()
+            index += 1
+            next_time += period
+            time.sleep(max(0.0, next_time - time.monotonic()))
+        time.sleep(1.0)
+        group.assert_running()
+    measured = [s for s, t in sent.items() if t - start >= warm_up]
+    span = sent[measured[-1]] - sent[measured[0]]
+    done = [s for s in measured if s in arrived]
+    latency = [arrived[s] - sent[s] for s in done]
+    third = max(1, len(latency) // 3)
+    last = diagnostics[-1] if diagnostics else {}
+    return {
+        "input_rate_hz": round((len(measured) - 1) / span, 2),
+        "frames_sent": len(measured),
+        "frames_processed": len(done),
+        "processed_fraction": round(len(done) / max(len(measured), 1), 4),
+        "output_rate_hz": round(len(done) / span, 2),
+        "node_frames_dropped_stale": int(last.get("frames_dropped_stale", -1)),
+        "node_queue_high_water": int(last.get("queue_high_water", -1)),
+        "latency_ms": percentiles(latency) if latency else None,
+        "latency_first_third_ms_median": round(1e3 * float(np.median(latency[:third])), 2),
+        "latency_last_third_ms_median": round(1e3 * float(np.median(latency[-third:])), 2),
+        "node_stage_ms_median": {
+            k.removesuffix("_ms_median"): float(v)
+            for k, v in last.items()
+            if k.endswith("_ms_median")
+        },
+        "node_total_ms_p99": float(last.get("total_ms_p99", "nan")),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--scenes", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rate-hz", type=float, default=30.0)
+    args = parser.parse_args()
+    configure_environment()
+    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    cores = sorted(os.sched_getaffinity(0))
+    node_core, bench_core = cores[0], cores[-1]
+    load_before = os.getloadavg()
+    messages = render_messages(args.scenes)
+    one = part_one(messages, args.frames, node_core)
+    load_middle = os.getloadavg()
+    two = part_two(messages, args.seconds, args.rate_hz, (node_core, bench_core))
+    print(
+        f"part 1: one core (cpu {node_core}), {args.frames} frames of {args.scenes} scenes, "
+        "640x480 RGB + 32FC1 depth"
+    )
+    print(f"{'stage':<12}{'median ms':>11}{'p95 ms':>9}{'p99 ms':>9}")
+    for stage, values in one.items():
+        print(f"{stage:<12}{values['median']:>11.2f}{values['p95']:>9.2f}{values['p99']:>9.2f}")
+    ratio = one["total"]["median"] / one["inference"]["median"]
+    print(
+        f"decode -> detect -> 3D -> publish median {one['total']['median']:.2f} ms = "
+        f"{ratio:.2f} x raw onnxruntime inference ({one['inference']['median']:.2f} ms)"
+    )
+    print(
+        f"part 2: {two['input_rate_hz']} fps in for {args.seconds:.0f} s -> "
+        f"{two['output_rate_hz']} fps out ({two['processed_fraction']:.1%} of frames, "
+        f"{two['node_frames_dropped_stale']} dropped as stale, queue high water "
+        f"{two['node_queue_high_water']}); latency median {two['latency_ms']['median']} ms, "
+        f"p99 {two['latency_ms']['p99']} ms; first third {two['latency_first_third_ms_median']}"
+        f" ms, last third {two['latency_last_third_ms_median']} ms"
+    )
+    print("node stage medians [ms]:", two["node_stage_ms_median"])
+    result = {
+        "bench": "vision_fps",
+        "one_core": one,
+        "total_over_inference": round(ratio, 3),
+        "target_total_ms": 15.0,
+        "target_met": one["total"]["median"] <= 15.0,
+        "stream": two,
+        "no_backlog": two["latency_last_third_ms_median"]
+        <= 2.0 * two["latency_first_third_ms_median"] + 10.0,
+        "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_middle": [round(v, 2) for v in load_middle],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Greedy non-maximum suppression of boxes (numpy).
+
+Boxes are (left, top, right, bottom) [px]. Class-aware suppression shifts each class's boxes by
+a class-dependent offset larger than the image, so boxes of different classes never overlap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vision_node.errors import VisionNodeError
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over union of one box with each of ``boxes``.
+
+    Args:
+        box: (4,) left, top, right, bottom [px].
+        boxes: (N, 4) the same.
+
+    Returns:
+        (N,) IoU in [0, 1].
+    """
+    left = np.maximum(box[0], boxes[:, 0])
+    top = np.maximum(box[1], boxes[:, 1])
+    right = np.minimum(box[2], boxes[:, 2])
+    bottom = np.minimum(box[3], boxes[:, 3])
+    intersection = np.clip(right - left, 0.0, None) * np.clip(bottom - top, 0.0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = area + areas - intersection
+    return np.where(union > 0.0, intersection / np.maximum(union, 1e-12), 0.0)
+
+
+def non_max_suppression(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    iou_threshold: float,
+    max_detections: int,
+    class_ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """Indices of the boxes kept, best score first.
+
+    Args:
+        boxes: (N, 4) left, top, right, bottom [px].
+        scores: (N,) confidences.
+        iou_threshold: A box overlapping a kept box by more than this is dropped, in [0, 1].
+        max_detections: Keep at most this many, >= 1.
+        class_ids: (N,) class of each box: suppress only within a class. None: across classes.
+
+    Raises:
+        VisionNodeError: On mismatched shapes or out-of-range thresholds.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or scores.shape != (boxes.shape[0],):
+        raise VisionNodeError(
+            f"boxes {boxes.shape} and scores {scores.shape}: expected (N, 4) and (N,)"
+        )
+    if not 0.0 <= iou_threshold <= 1.0:
+        raise VisionNodeError(f"iou_threshold = {iou_threshold}: expected a value in [0, 1]")
+    if max_detections < 1:
+        raise VisionNodeError(f"max_detections = {max_detections}: expected >= 1")
+    if boxes.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    if class_ids is not None:
+        span = float(np.max(boxes) - np.min(boxes)) + 1.0
+        boxes = boxes + (np.asarray(class_ids, dtype=np.float64) * span)[:, None]
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size and len(keep) < max_detections:
+        best = order[0]
+        keep.append(best)
+        rest = order[1:]
+        order = rest[box_iou(boxes[best], boxes[rest]) <= iou_threshold]
+    return np.asarray(keep, dtype=np.int64)

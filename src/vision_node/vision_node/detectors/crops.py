@@ -1,0 +1,84 @@
+"""Square crops around candidate boxes, as the scene-object classifier sees them.
+
+Each crop covers the box's longer side times ``context`` (at least ``min_side_px``), centred on
+the box, resampled to ``size`` x ``size`` (bilinear for colour, nearest for depth; outside the
+image: zeros). Five channels: RGB in [0, 1], the depth relative to the crop's reference depth
+(the median valid depth of its central half), ``(d - ref) / ref x 10`` clipped to [-3, 3], and
+the depth's validity (1 where a depth was measured). Without depth the last two are zeros.
+
+The training script builds its crops with this same function, so the classifier sees at run
+time exactly what it learned from.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from vision_node.core.detections import Box2D
+
+CHANNELS = 5
+
+
+def crop_batch(
+    rgb: np.ndarray,
+    depth_m: np.ndarray | None,
+    boxes: list[Box2D],
+    size: int = 32,
+    context: float = 1.3,
+    min_side_px: float = 12.0,
+) -> np.ndarray:
+    """Crops of ``boxes``.
+
+    Args:
+        rgb: Image (rows, cols, 3) uint8.
+        depth_m: Depth aligned to ``rgb`` [m], 0 or NaN where unknown; None if none.
+        boxes: Candidate boxes [px].
+        size: Side of the output crops [px].
+        context: Crop side over the box's longer side.
+        min_side_px: Smallest crop side [px].
+
+    Returns:
+        (N, 5, size, size) float32.
+    """
+    out = np.zeros((len(boxes), CHANNELS, size, size), np.float32)
+    for index, box in enumerate(boxes):
+        side = max(box.width, box.height, 1.0) * context
+        side = max(side, min_side_px)
+        scale = size / side
+        # Affine map: source pixel centre (x, y) -> crop pixel centre; crop centre at size/2-0.5.
+        matrix = np.array(
+            [
+                [scale, 0.0, (size - 1) / 2.0 - scale * box.center_x],
+                [0.0, scale, (size - 1) / 2.0 - scale * box.center_y],
+            ]
+        )
+        colour = cv2.warpAffine(
+            rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        )
+        out[index, :3] = colour.transpose(2, 0, 1) * np.float32(1.0 / 255.0)
+        if depth_m is None:
+            continue
+        depth = cv2.warpAffine(
+            depth_m, matrix, (size, size), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
+        )
+        valid = np.isfinite(depth) & (depth > 0.0)
+        quarter = size // 4
+        centre = depth[quarter : size - quarter, quarter : size - quarter]
+        centre_valid = valid[quarter : size - quarter, quarter : size - quarter]
+        if not np.any(centre_valid):
+            continue
+        reference = float(np.median(centre[centre_valid]))
+        relative = np.where(valid, (depth - reference) / reference * 10.0, 0.0)
+        out[index, 3] = np.clip(relative, -3.0, 3.0)
+        out[index, 4] = valid
+    return out
+
+
+def depth_in_metres(depth: np.ndarray | None, depth_scale: float) -> np.ndarray | None:
+    """Float32 metres (0 where unknown) of a depth image in any unit; None stays None."""
+    if depth is None:
+        return None
+    metres = depth.astype(np.float32) * np.float32(depth_scale)
+    metres[~np.isfinite(metres) | (metres < 0.0)] = 0.0
+    return metres
