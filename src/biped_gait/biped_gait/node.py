@@ -18,8 +18,8 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Twist, WrenchStamped
 from humanoid_common.lifecycle import run_node
+from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -108,10 +108,7 @@ class GaitNode(Node):
 
     # ------------------------------------------------------------------------- set-up
     def _declare_parameters(self) -> NodeParams:
-        values = {}
-        for spec in PARAMETERS:
-            descriptor = ParameterDescriptor(description=spec.description)
-            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        values = declare_parameters(self, PARAMETERS)
         return validate(values)
 
     def _request_stand(self) -> tuple[bool, str]:

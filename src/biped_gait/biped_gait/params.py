@@ -9,10 +9,10 @@ the parameter; the node then refuses to start (exit code 2).
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 import pathlib
 from dataclasses import dataclass
+
+from humanoid_common.params import ParamSpec, stack_root
 
 from biped_gait.core.command import VelocityLimits
 from biped_gait.core.config import GaitConfig
@@ -24,22 +24,6 @@ from biped_gait.errors import BipedGaitError
 
 class ParameterError(BipedGaitError):
     """A parameter has a bad value (the message names it)."""
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One parameter: ROS name, default (its type is the parameter's), meaning, range.
-
-    ``target`` is where the value goes in :class:`GaitConfig` ("field" or "group.field");
-    empty for node-level parameters.
-    """
-
-    name: str
-    default: object
-    description: str
-    minimum: float | None = None
-    maximum: float | None = None
-    target: str = ""
 
 
 _G = GaitConfig()
@@ -251,17 +235,6 @@ PARAMETERS = (
 )
 
 
-def stack_root() -> pathlib.Path:
-    """The repository root holding config/: $HUMANOID_STACK_ROOT, else found upwards."""
-    env = os.environ.get("HUMANOID_STACK_ROOT")
-    if env:
-        return pathlib.Path(env)
-    for parent in pathlib.Path(__file__).resolve().parents:
-        if (parent / "config" / "robots").is_dir():
-            return parent
-    return pathlib.Path.cwd()
-
-
 @dataclass(frozen=True)
 class NodeParams:
     """Validated node parameters."""
@@ -298,12 +271,9 @@ def validate(values: dict) -> NodeParams:
                 f"parameter '{spec.name}': {value!r} is a {type(value).__name__}, "
                 f"expected a {type(spec.default).__name__}"
             )
-        if spec.minimum is not None and not (
-            math.isfinite(value) and spec.minimum <= value <= spec.maximum
-        ):
-            raise ParameterError(
-                f"parameter '{spec.name}': {value!r} is outside [{spec.minimum}, {spec.maximum}]"
-            )
+        reason = spec.problem(value)
+        if reason is not None:
+            raise ParameterError(reason)
         if spec.target:
             group, _, field = spec.target.rpartition(".")
             (groups.setdefault(group, {}) if group else top)[field] = value

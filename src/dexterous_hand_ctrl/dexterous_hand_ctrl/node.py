@@ -20,8 +20,8 @@ import pinocchio as pin
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from humanoid_common.lifecycle import run_node
+from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -58,10 +58,7 @@ class HandControllerNode(Node):
 
     def __init__(self, node_name: str = "hand_controller"):
         super().__init__(node_name)
-        values = {}
-        for spec in PARAMETERS:
-            descriptor = ParameterDescriptor(description=spec.description)
-            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        values = declare_parameters(self, PARAMETERS)
         self.params = params = validate(values)
         self.hand = load_hand_description(params.robot_description, params.hand)
         self.controller = GraspController(self.hand, params.controller)

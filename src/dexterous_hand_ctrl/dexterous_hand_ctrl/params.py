@@ -5,10 +5,10 @@ objects, or raises :class:`ParameterError` naming the parameter.
 
 from __future__ import annotations
 
-import math
-import os
 import pathlib
 from dataclasses import dataclass, replace
+
+from humanoid_common.params import ParamSpec, stack_root
 
 from dexterous_hand_ctrl.core.finger_control import FingerParams
 from dexterous_hand_ctrl.core.grasp_controller import ControllerParams
@@ -19,15 +19,6 @@ from dexterous_hand_ctrl.errors import DexterousHandCtrlError
 
 class ParameterError(DexterousHandCtrlError):
     """A parameter has a bad value (the message names it)."""
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    default: object
-    description: str
-    minimum: float | None = None
-    maximum: float | None = None
 
 
 PARAMETERS = (
@@ -168,17 +159,6 @@ class HandParams:
     controller: ControllerParams
 
 
-def stack_root() -> pathlib.Path:
-    """The repository root holding config/: $HUMANOID_STACK_ROOT, else found upwards."""
-    env = os.environ.get("HUMANOID_STACK_ROOT")
-    if env:
-        return pathlib.Path(env)
-    for parent in pathlib.Path(__file__).resolve().parents:
-        if (parent / "config" / "robots").is_dir():
-            return parent
-    return pathlib.Path.cwd()
-
-
 def resolve_file(path: str, name: str) -> pathlib.Path:
     """An existing file, relative paths taken from the stack root.
 
@@ -206,12 +186,9 @@ def validate(values: dict) -> HandParams:
             value, (float, int) if expected is float else expected
         ):
             raise ParameterError(f"parameter '{spec.name}': {value!r} is not a {expected.__name__}")
-        if spec.minimum is not None and not (
-            math.isfinite(value) and spec.minimum <= value <= spec.maximum
-        ):
-            raise ParameterError(
-                f"parameter '{spec.name}': {value!r} is outside [{spec.minimum}, {spec.maximum}]"
-            )
+        reason = spec.problem(value)
+        if reason is not None:
+            raise ParameterError(reason)
     for name in ("hand", "joint_states_topic", "contacts_topic", "command_topic"):
         if not values[name]:
             raise ParameterError(f"parameter '{name}': must not be empty")

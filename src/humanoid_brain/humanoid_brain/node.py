@@ -22,8 +22,8 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, Twist
 from humanoid_common.lifecycle import run_node
+from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionClient
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -113,10 +113,7 @@ class BrainNode(Node):
         )
 
     def _declare(self):
-        values = {}
-        for spec in PARAMETERS:
-            descriptor = ParameterDescriptor(description=spec.description)
-            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        values = declare_parameters(self, PARAMETERS)
         return validate(values)
 
     def _now_s(self) -> float:

@@ -8,9 +8,10 @@ naming the parameter, and the node refuses to start (exit code 2).
 from __future__ import annotations
 
 import math
-import os
 import pathlib
 from dataclasses import dataclass
+
+from humanoid_common.params import ParamSpec, check_specs, stack_root
 
 from humanoid_brain.core.approach import ApproachConfig
 from humanoid_brain.core.fetch_fsm import FetchConfig
@@ -22,15 +23,6 @@ from humanoid_brain.errors import HumanoidBrainError
 
 class ParameterError(HumanoidBrainError):
     """A parameter has a bad value (the message names it)."""
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    default: object
-    description: str
-    minimum: float | None = None
-    maximum: float | None = None
 
 
 _T = 3600.0  # the longest timeout a parameter accepts [s]
@@ -153,29 +145,13 @@ class BrainParams:
     task: TaskConfig
 
 
-def stack_root() -> pathlib.Path:
-    """The repository root holding config/: $HUMANOID_STACK_ROOT, else found upwards from here."""
-    env = os.environ.get("HUMANOID_STACK_ROOT")
-    if env:
-        return pathlib.Path(env)
-    for parent in pathlib.Path(__file__).resolve().parents:
-        if (parent / "config" / "robots").is_dir():
-            return parent
-    return pathlib.Path.cwd()
-
-
 def validate(values: dict) -> BrainParams:
     """Typed, checked node parameters.
 
     Raises:
         ParameterError: Naming the first bad parameter.
     """
-    for spec in PARAMETERS:
-        value = values[spec.name]
-        if spec.minimum is not None and not (spec.minimum <= value <= spec.maximum):
-            raise ParameterError(
-                f"parameter '{spec.name}': {value!r} is outside [{spec.minimum}, {spec.maximum}]"
-            )
+    check_specs(PARAMETERS, values, ParameterError)
     path = pathlib.Path(values["robot_description"])
     if not path.is_absolute():
         path = stack_root() / path

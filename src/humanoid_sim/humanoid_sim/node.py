@@ -20,8 +20,8 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import WrenchStamped
 from humanoid_common.lifecycle import run_node
+from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
@@ -104,10 +104,7 @@ class SimNode(Node):
 
     # ------------------------------------------------------------------------- set-up
     def _declare_parameters(self) -> SimParams:
-        values = {}
-        for spec in PARAMETERS:
-            descriptor = ParameterDescriptor(description=spec.description)
-            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        values = declare_parameters(self, PARAMETERS)
         return validate(values)
 
     def _divisor(self, rate_hz: float) -> int:

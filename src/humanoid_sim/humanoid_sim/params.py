@@ -6,25 +6,16 @@ a bad value raises ``ParameterError`` naming the parameter, and the node refuses
 
 from __future__ import annotations
 
-import os
 import pathlib
 from dataclasses import dataclass
+
+from humanoid_common.params import ParamSpec, check_specs, stack_root
 
 from humanoid_sim.errors import SimError
 
 
 class ParameterError(SimError):
     """A parameter has a bad value (the message names it)."""
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    default: object
-    description: str
-    choices: tuple = ()
-    minimum: float | None = None
-    maximum: float | None = None
 
 
 PARAMETERS = (
@@ -163,18 +154,6 @@ class SimParams:
         return 1.0 / self.control_rate_hz
 
 
-def stack_root() -> pathlib.Path:
-    """The repository root holding config/: $HUMANOID_STACK_ROOT, else found by walking up from
-    this file (works for source, symlink and copy installs inside a clone)."""
-    env = os.environ.get("HUMANOID_STACK_ROOT")
-    if env:
-        return pathlib.Path(env)
-    for parent in pathlib.Path(__file__).resolve().parents:
-        if (parent / "config" / "robots").is_dir():
-            return parent
-    return pathlib.Path.cwd()
-
-
 def _resolve(path: str, name: str) -> pathlib.Path:
     candidate = pathlib.Path(path)
     if not candidate.is_absolute():
@@ -190,16 +169,7 @@ def validate(values: dict) -> SimParams:
     Raises:
         ParameterError: Naming the first bad parameter and what was expected.
     """
-    for spec in PARAMETERS:
-        value = values[spec.name]
-        if spec.choices and value not in spec.choices:
-            raise ParameterError(
-                f"parameter '{spec.name}': {value!r} is not one of {list(spec.choices)}"
-            )
-        if spec.minimum is not None and not (spec.minimum <= value <= spec.maximum):
-            raise ParameterError(
-                f"parameter '{spec.name}': {value!r} is outside [{spec.minimum}, {spec.maximum}]"
-            )
+    check_specs(PARAMETERS, values, ParameterError)
     timestep = float(values["timestep"])
     period = 1.0 / float(values["control_rate_hz"])
     ratio = period / timestep

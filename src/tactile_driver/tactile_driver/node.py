@@ -21,6 +21,7 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from humanoid_common.lifecycle import run_node
+from humanoid_common.params import declare_parameters
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -97,10 +98,7 @@ class TactileDriverNode(Node):
 
     # ------------------------------------------------------------------------- set-up
     def _declare(self):
-        values = {}
-        for spec in PARAMETERS:
-            descriptor = ParameterDescriptor(description=spec.description)
-            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        values = declare_parameters(self, PARAMETERS)
         params = validate(values)
         flat = {}
         for name, default in ProcessorParams().to_flat().items():

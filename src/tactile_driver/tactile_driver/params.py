@@ -7,26 +7,17 @@ names (``contact.threshold_on_n``, ``slip.mu``, ...), so they are declared in on
 
 from __future__ import annotations
 
-import os
 import pathlib
 from dataclasses import dataclass
 
 import yaml
+from humanoid_common.params import ParamSpec, check_specs, stack_root
 
 from tactile_driver.errors import TactileDriverError
 
 
 class ParameterError(TactileDriverError):
     """A parameter has a bad value (the message names it)."""
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    default: object
-    description: str
-    minimum: float | None = None
-    maximum: float | None = None
 
 
 PARAMETERS = (
@@ -99,17 +90,6 @@ class DriverParams:
     diagnostics_rate_hz: float
 
 
-def stack_root() -> pathlib.Path:
-    """The repository root holding config/: $HUMANOID_STACK_ROOT, else found upwards from here."""
-    env = os.environ.get("HUMANOID_STACK_ROOT")
-    if env:
-        return pathlib.Path(env)
-    for parent in pathlib.Path(__file__).resolve().parents:
-        if (parent / "config" / "robots").is_dir():
-            return parent
-    return pathlib.Path.cwd()
-
-
 def resolve_file(path: str, name: str) -> pathlib.Path:
     """An existing file, relative paths taken from the stack root.
 
@@ -130,12 +110,7 @@ def validate(values: dict) -> DriverParams:
     Raises:
         ParameterError: Naming the first bad parameter.
     """
-    for spec in PARAMETERS:
-        value = values[spec.name]
-        if spec.minimum is not None and not (spec.minimum <= value <= spec.maximum):
-            raise ParameterError(
-                f"parameter '{spec.name}': {value!r} is outside [{spec.minimum}, {spec.maximum}]"
-            )
+    check_specs(PARAMETERS, values, ParameterError)
     if not values["skin"]:
         raise ParameterError("parameter 'skin': must not be empty")
     try:

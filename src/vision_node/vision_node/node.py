@@ -23,7 +23,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
 from humanoid_common.lifecycle import run_node
-from rcl_interfaces.msg import ParameterDescriptor
+from humanoid_common.params import declare_parameters
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -54,10 +54,7 @@ class VisionNode(Node):
 
     def __init__(self, node_name: str = "vision_node"):
         super().__init__(node_name)
-        values = {}
-        for spec in PARAMETERS:
-            descriptor = ParameterDescriptor(description=spec.description)
-            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        values = declare_parameters(self, PARAMETERS)
         self.params = params = validate(values)
         detector_class = load_detector(params.detector)
         self.detector = detector_class(params.detector_config, params.detector_options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import yaml
+from humanoid_common.params import ParamSpec, check_specs
 
 from vision_node.core.localize import LocalizerParams
 from vision_node.core.projection import CameraIntrinsics
@@ -20,15 +21,6 @@ from vision_node.resources import resolve_path
 
 class ParameterError(VisionNodeError):
     """A parameter has a bad value (the message names it)."""
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    name: str
-    default: object
-    description: str
-    minimum: float | None = None
-    maximum: float | None = None
 
 
 PARAMETERS = (
@@ -184,12 +176,7 @@ def validate(values: dict) -> VisionParams:
     Raises:
         ParameterError: Naming the first bad parameter.
     """
-    for spec in PARAMETERS:
-        value = values[spec.name]
-        if spec.minimum is not None and not (spec.minimum <= value <= spec.maximum):
-            raise ParameterError(
-                f"parameter '{spec.name}': {value!r} is outside [{spec.minimum}, {spec.maximum}]"
-            )
+    check_specs(PARAMETERS, values, ParameterError)
     for name in ("source", "detector"):
         if not values[name]:
             raise ParameterError(f"parameter '{name}': must not be empty")

@@ -10,20 +10,13 @@ from __future__ import annotations
 import os
 import pathlib
 
+from humanoid_common.params import stack_root
+
 from vision_node.errors import VisionNodeError
 
 PACKAGE_URI = "package://"
 
-
-def stack_root() -> pathlib.Path:
-    """The repository root holding config/: $HUMANOID_STACK_ROOT, else found upwards from here."""
-    env = os.environ.get("HUMANOID_STACK_ROOT")
-    if env:
-        return pathlib.Path(env)
-    for parent in pathlib.Path(__file__).resolve().parents:
-        if (parent / "config" / "robots").is_dir():
-            return parent
-    return pathlib.Path.cwd()
+__all__ = ["stack_root"]  # re-exported for the training scripts
 
 
 def _package_share(package: str) -> pathlib.Path:
