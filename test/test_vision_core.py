@@ -9,7 +9,7 @@ from vision_node.core.decode import decode_heatmap, decode_yolo
 from vision_node.core.detections import Box2D, Detection, select_target
 from vision_node.core.letterbox import letterbox_geometry
 from vision_node.core.localize import LocalizerParams, localize
-from vision_node.core.nms import box_iou, non_max_suppression
+from vision_node.core.nms import box_iou, non_max_suppression, suppress_contained
 from vision_node.core.projection import CameraIntrinsics
 from vision_node.detectors.class_file import load_class_file
 from vision_node.errors import InputError, ModelError, VisionNodeError
@@ -227,3 +227,19 @@ def test_class_files_in_both_ultralytics_forms(tmp_path):
             load_class_file(bad)
     with pytest.raises(ModelError, match="does not exist"):
         load_class_file(tmp_path / "missing.yaml")
+
+
+def test_a_part_inside_the_whole_of_the_same_class_is_a_duplicate():
+    whole = [100.0, 100.0, 160.0, 220.0]  # a standing cylinder
+    cap = [105.0, 100.0, 155.0, 130.0]  # a proposal on its top: IoU 0.21, all inside
+    beside = [150.0, 100.0, 210.0, 220.0]  # another cylinder, half overlapping
+    boxes = np.array([whole, cap, beside])
+    assert box_iou(boxes[0], boxes[1:2])[0] < 0.45  # plain NMS keeps the cap
+    kept = suppress_contained(boxes, np.array([0.9, 0.8, 0.7]), np.array([1, 1, 1]), 0.7)
+    assert kept.tolist() == [0, 2]
+    # A better-scored part keeps its place; the whole is not inside it.
+    kept = suppress_contained(boxes, np.array([0.5, 0.8, 0.7]), np.array([1, 1, 1]), 0.7)
+    assert kept.tolist() == [1, 2, 0]
+    # Another class inside the box (a sphere in front of a cube) is not a duplicate.
+    kept = suppress_contained(boxes[:2], np.array([0.9, 0.8]), np.array([0, 2]), 0.7)
+    assert kept.tolist() == [0, 1]

@@ -74,3 +74,36 @@ def non_max_suppression(
         rest = order[1:]
         order = rest[box_iou(boxes[best], boxes[rest]) <= iou_threshold]
     return np.asarray(keep, dtype=np.int64)
+
+
+def suppress_contained(
+    boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Indices kept (best score first) after dropping each box that lies, by more than
+    ``threshold`` of its own area, inside a better-scored box of the same class.
+
+    IoU misses the typical duplicate of a two-stage detector: a proposal on part of an object
+    (a cylinder's cap) inside the box of the whole object overlaps it by little IoU.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float64)
+    class_ids = np.asarray(class_ids)
+    if not 0.0 < threshold <= 1.0:
+        raise VisionNodeError(f"containment threshold = {threshold}: expected a value in (0, 1]")
+    keep: list[int] = []
+    for index in np.argsort(-scores, kind="stable"):
+        box = boxes[index]
+        area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-12)
+        contained = False
+        for kept in keep:
+            if class_ids[kept] != class_ids[index]:
+                continue
+            other = boxes[kept]
+            width = min(box[2], other[2]) - max(box[0], other[0])
+            height = min(box[3], other[3]) - max(box[1], other[1])
+            if width > 0 and height > 0 and width * height / area > threshold:
+                contained = True
+                break
+        if not contained:
+            keep.append(int(index))
+    return np.asarray(keep, dtype=np.int64)
