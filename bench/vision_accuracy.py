@@ -14,7 +14,9 @@ the 640x480 frame, then depth localisation) and prints, as a table and a final J
 Targets (issue): recall >= 98 %, false positives <= 2 %, 3D error median <= 1 cm and p95 <=
 2.5 cm at 0.4-1.2 m. Matching rules: ``vision_node/synthetic/evaluation.py``.
 
-Usage: bench/vision_accuracy.py [--frames 400] [--sim-frames 20] [--seed 5000]
+Usage: bench/vision_accuracy.py [--frames 400] [--sim-frames 20] [--seed 5000] [--models DIR]
+(``--models``: a folder holding ``scene_objects.onnx`` and ``scene_objects.yaml``, e.g. a candidate
+being evaluated; by default the installed ``package://vision_node/models``.)
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def main() -> int:
     parser.add_argument("--sim-frames", type=int, default=20)
     parser.add_argument("--seed", type=int, default=5000)
     parser.add_argument("--range", type=float, nargs=2, default=(0.4, 1.2))
+    parser.add_argument("--models", default=None, help="model folder (default: the shipped one)")
     args = parser.parse_args()
     import numpy as np
 
@@ -106,7 +109,16 @@ def main() -> int:
     from vision_node.synthetic.scene_model import CLASS_NAMES
 
     load_before = os.getloadavg()
-    detector = HeatmapDetector(DetectorConfig(threads=1))
+    if args.models:
+        folder = pathlib.Path(args.models).resolve()
+        config = DetectorConfig(
+            model=str(folder / "scene_objects.onnx"),
+            class_names=str(folder / "scene_objects.yaml"),
+            threads=1,
+        )
+    else:
+        config = DetectorConfig(threads=1)
+    detector = HeatmapDetector(config)
     pipeline = VisionPipeline(detector, LocalizerParams())
 
     def process(frame):
@@ -123,7 +135,7 @@ def main() -> int:
 
     print(
         f"held-out randomised scenes: {randomised.frames} frames (seed {args.seed}), "
-        f"simulator frames: {simulated.frames}; model {detector.model_path.name}"
+        f"simulator frames: {simulated.frames}; model {detector.model_path}"
     )
     print(
         f"{'subset':<14}{'required':>9}{'found':>7}{'recall':>9}{'err med cm':>12}"

@@ -15,6 +15,11 @@ but at 320x240 confuses the classes of small ones and fires on distractors. This
 3. exports ``scene_objects_classifier.onnx`` (softmax over classes + background), names it in
    ``scene_objects.yaml``, re-calibrates the centre offsets and evaluates the two-stage
    pipeline on held-out scenes (seed 3000), writing ``scene_objects_report.md``.
+
+``--hard-negatives OLD.onnx`` weights background crops that a previous classifier scored < 0.5
+(``--hard-weight``); ``--average-with OLD.onnx`` exports the mean of the log-probabilities of
+that classifier and the new one (round 3: the round-2 classifier, with ``--crop-seeds 1500 1600
+1700 --hard-negatives``; see ``models/scene_objects_training.yaml``).
 """
 
 from __future__ import annotations
@@ -121,7 +126,19 @@ def augment(batch: np.ndarray, rng) -> np.ndarray:
     return batch
 
 
-def train(crops, labels, args) -> CropClassifier:
+def hard_negatives(crops, labels, model: str) -> np.ndarray:
+    """Background crops that a previous classifier (flip-averaged, as the node) scores < 0.5."""
+    session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+    hard = np.zeros(len(labels), dtype=bool)
+    for first in range(0, len(labels), 1024):
+        batch = crops[first : first + 1024].astype(np.float32)
+        flipped = np.ascontiguousarray(batch[..., ::-1])
+        scores = session.run(None, {"crops": batch})[0] + session.run(None, {"crops": flipped})[0]
+        hard[first : first + 1024] = 0.5 * scores[:, BACKGROUND] < 0.5
+    return hard & (labels == BACKGROUND)
+
+
+def train(crops, labels, args, sample_weight=None) -> CropClassifier:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     net = CropClassifier(len(CLASS_NAMES) + 1, args.width)
@@ -147,7 +164,18 @@ def train(crops, labels, args) -> CropClassifier:
             batch = torch.from_numpy(augment(crops[index], rng))
             target = torch.from_numpy(labels[index])
             logits = net(batch)
-            loss = functional.cross_entropy(logits, target, weight=weights, label_smoothing=0.05)
+            if sample_weight is None:
+                loss = functional.cross_entropy(
+                    logits, target, weight=weights, label_smoothing=0.05
+                )
+            else:  # weighted mean, as cross_entropy's own with class weights
+                extra = torch.from_numpy(sample_weight[index])
+                loss = (
+                    functional.cross_entropy(
+                        logits, target, weight=weights, label_smoothing=0.05, reduction="none"
+                    )
+                    * extra
+                ).sum() / (weights[target] * extra).sum()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -162,6 +190,37 @@ def train(crops, labels, args) -> CropClassifier:
         )
     net.eval()
     return net
+
+
+def from_onnx(path: str) -> CropClassifier:
+    """A classifier rebuilt from its export (batch norm folded: identity statistics)."""
+    import onnx
+    from onnx import numpy_helper
+
+    values = {i.name: numpy_helper.to_array(i).copy() for i in onnx.load(path).graph.initializer}
+    convs = sorted((k for k in values if k.startswith("onnx::Conv_")), key=lambda k: int(k[11:]))
+    net = CropClassifier(len(CLASS_NAMES) + 1, values[convs[0]].shape[0])
+    with torch.no_grad():
+        for block, weight, bias in zip(net.features, convs[0::2], convs[1::2], strict=True):
+            block[0].weight.copy_(torch.from_numpy(values[weight]))
+            block[1].weight.fill_(1.0)
+            block[1].bias.copy_(torch.from_numpy(values[bias]))
+            block[1].running_mean.zero_()
+            block[1].running_var.fill_(1.0 - block[1].eps)
+        net.classify.weight.copy_(torch.from_numpy(values["net.classify.weight"]))
+        net.classify.bias.copy_(torch.from_numpy(values["net.classify.bias"]))
+    return net.eval()
+
+
+class Average(torch.nn.Module):
+    """Classifiers averaged: the mean of their log-probabilities (as logits)."""
+
+    def __init__(self, nets):
+        super().__init__()
+        self.nets = torch.nn.ModuleList(nets)
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        return torch.stack([functional.log_softmax(n(crops), dim=1) for n in self.nets]).mean(0)
 
 
 def export(net: CropClassifier, path: pathlib.Path) -> float:
@@ -204,6 +263,17 @@ def main(argv=None) -> int:
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--hard-negatives",
+        default=None,
+        help="a previous classifier (.onnx): background crops it scores < 0.5 get --hard-weight",
+    )
+    parser.add_argument("--hard-weight", type=float, default=2.0)
+    parser.add_argument(
+        "--average-with",
+        default=None,
+        help="a previous classifier (.onnx) to average with the new one in the export",
+    )
     parser.add_argument("--calibration-frames", type=int, default=150)
     parser.add_argument("--eval-frames", type=int, default=300)
     parser.add_argument(
@@ -258,8 +328,20 @@ def main(argv=None) -> int:
     crops, labels = np.concatenate(all_crops), np.concatenate(all_labels)
     render_s = time.perf_counter() - start
     start = time.perf_counter()
-    net = train(crops, labels, args)
+    sample_weight, hard_text = None, ""
+    if args.hard_negatives:
+        hard = hard_negatives(crops, labels, args.hard_negatives)
+        sample_weight = np.where(hard, args.hard_weight, 1.0).astype(np.float32)
+        hard_text = (
+            f" {int(hard.sum())} hard negatives (background crops that "
+            f"{pathlib.Path(args.hard_negatives).name} scored < 0.5) weighted x{args.hard_weight};"
+        )
+        print(hard_text.strip())
+    net = train(crops, labels, args, sample_weight)
     train_s = time.perf_counter() - start
+    parameters = sum(p.numel() for p in net.parameters())
+    if args.average_with:
+        net = Average([from_onnx(args.average_with), net]).eval()
     classifier_kb = export(net, out / "scene_objects_classifier.onnx")
     write_class_file(class_file, offsets, stage_two)
     offsets = calibrate_offsets(out, make_generator, args.calibration_frames, stage_two)
@@ -270,8 +352,11 @@ def main(argv=None) -> int:
         f"boxes in {args.frames} frames per seed (seeds {args.crop_seeds}), per class + "
         f"background {counts}; "
         f"{args.epochs} epochs of batch {args.batch}, AdamW + one-cycle lr {args.learning_rate};"
+        f"{hard_text}"
         f" `scene_objects_classifier.onnx` {classifier_kb:.0f} kB, "
-        f"{sum(p.numel() for p in net.parameters())} parameters; rendering and stage 1 "
+        f"{parameters} parameters"
+        f"{f' (averaged with {args.average_with})' if args.average_with else ''}; "
+        "rendering and stage 1 "
         f"{render_s:.0f} s, training {train_s:.0f} s."
     )
     summary = evaluate_and_report(out, make_generator, args.eval_frames, offsets, stage)
