@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import rclpy
+from humanoid_common.lifecycle import ignore_signals, stop_on_signals
 from rclpy.duration import Duration
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
@@ -38,7 +39,7 @@ from humanoid_bag.core.qos import QosError, load_overrides, offer_for_playback
 from humanoid_bag.core.timing import ClockTicker, RateSchedule, select_window
 from humanoid_bag.core.topics import parse_remaps, plan_routes
 from humanoid_bag.errors import HumanoidBagError
-from humanoid_bag.rosio import ignore_signals, qos_to_rclpy, stop_on_signals
+from humanoid_bag.rosio import qos_to_rclpy
 from humanoid_bag.storage import BagReader
 from humanoid_bag.typesupport import TypeSupportError, message_class
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-
 from rclpy.duration import Duration
 from rclpy.qos import (
     DurabilityPolicy,
@@ -79,24 +76,3 @@ def make_executor(context=None):
         from rclpy.executors import SingleThreadedExecutor
 
         return SingleThreadedExecutor(context=context)
-
-
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGINT or SIGTERM (rclpy's own handlers must be off: the programs flush
-    their bags before shutting rclpy down)."""
-    stop = threading.Event()
-
-    def handler(signum, frame) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    return stop
-
-
-def ignore_signals() -> None:
-    """Ignore SIGINT/SIGTERM from here on: a signal arriving while the interpreter shuts down
-    (Python restores default handlers then, but keeps "ignore") must not turn exit 0 into a
-    death by signal."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
