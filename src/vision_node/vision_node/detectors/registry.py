@@ -8,7 +8,7 @@ registers its own::
 
 from __future__ import annotations
 
-from importlib import metadata
+from humanoid_common.plugins import available, load_class
 
 from vision_node.detectors.base import Detector
 from vision_node.errors import VisionNodeError
@@ -23,9 +23,7 @@ BUILT_IN = {
 
 def available_detectors() -> dict[str, str]:
     """Detector name -> ``module:Class`` for every installed one (built-ins always)."""
-    found = dict(BUILT_IN)
-    found.update({entry.name: entry.value for entry in metadata.entry_points(group=GROUP)})
-    return found
+    return available(GROUP, BUILT_IN)
 
 
 def load_detector(name: str) -> type[Detector]:
@@ -35,17 +33,4 @@ def load_detector(name: str) -> type[Detector]:
         VisionNodeError: Unknown name (the message lists the available ones), an import
             failure, or a class that is not a Detector.
     """
-    entries = available_detectors()
-    if name not in entries:
-        raise VisionNodeError(
-            f"unknown detector {name!r}; available: {sorted(entries)} (entry-point group '{GROUP}')"
-        )
-    module_name, _, attribute = entries[name].partition(":")
-    try:
-        module = __import__(module_name, fromlist=[attribute])
-        detector = getattr(module, attribute)
-    except Exception as error:  # noqa: BLE001 - any import failure of a plugin is reported
-        raise VisionNodeError(f"detector {name!r} failed to load: {error!r}") from error
-    if not (isinstance(detector, type) and issubclass(detector, Detector)):
-        raise VisionNodeError(f"detector {name!r} is {detector!r}, not a Detector")
-    return detector
+    return load_class(GROUP, name, Detector, VisionNodeError, "detector", BUILT_IN)
