@@ -16,7 +16,13 @@ Runs the grasp controller core in lockstep with the ROS-free simulator (``humano
 (``SkinProcessor``): the node's data path without DDS (``dexterous_hand_ctrl.sim_loop``). The
 same controller runs end to end through real nodes in ``test/test_hand_controller.py``.
 
-Usage: ``python bench/grasp_trials.py [--trials 50] [--seed 0] [--shapes box,cylinder,sphere]``
+The grasp: by default the goal names none and carries the object's class (``cube``,
+``cylinder``, ``sphere``: the vision detector's names), so the hand description's
+``grasp_for_class`` chooses, as for the stack's goals; ``--grasps sphere:tripod,box:pinch``
+forces grasp types per shape (shapes not listed keep the class choice).
+
+Usage: ``python bench/grasp_trials.py [--trials 50] [--seed 0] [--shapes box,cylinder,sphere]
+[--grasps SHAPE:GRASP,...] [--rows-out rows.jsonl] [--summarize rows.jsonl ...]``
 Prints a per-trial table and a final single-line JSON.
 """
 
@@ -105,7 +111,7 @@ def run_trial(loop, index: int, trial: dict, args) -> dict:
         "size_mm": [round(s * 1000, 1) for s in setup.size],
         "mass_g": round(setup.mass * 1000),
         "friction": round(setup.friction, 2),
-        "grasp": args.grasp[setup.shape],
+        "grasp": args.grasp.get(setup.shape, ""),
         "success": False,
         "slip_ok": False,
         "reason": "",
@@ -121,7 +127,9 @@ def run_trial(loop, index: int, trial: dict, args) -> dict:
             setup.extents,
             args.lift_m,
             False,
+            object_class=name,
         )
+        row["grasp"] = goal.grasp_type
         loop.controller.start(goal, loop.sim.time)
     except GoalRejected as error:
         row["reason"] = f"rejected: {error}"
@@ -192,7 +200,7 @@ def run_trial(loop, index: int, trial: dict, args) -> dict:
 
 
 HEADER = (
-    f"{'#':>3} {'shape':8} {'size mm':>12} {'g':>4} {'mu':>4} {'grasp':6} {'ok':>3} "
+    f"{'#':>3} {'shape':8} {'size mm':>12} {'g':>4} {'mu':>4} {'grasp':12} {'ok':>3} "
     f"{'rise':>5} {'slip':>5} {'drop':>5} {'target':>6} {'err95':>6} {'peakF':>6} "
     f"{'events':>6}  reason"
 )
@@ -201,7 +209,7 @@ HEADER = (
 def print_row(row: dict) -> None:
     print(
         f"{row['trial']:3d} {row['shape']:8} {str(row['size_mm']):>12} {row['mass_g']:4d} "
-        f"{row['friction']:4.2f} {row['grasp']:6} {'Y' if row['success'] else 'n':>3} "
+        f"{row['friction']:4.2f} {row['grasp']:12} {'Y' if row['success'] else 'n':>3} "
         f"{row.get('rise_cm', '-')!s:>5} {'Y' if row['slip_ok'] else 'n':>5} "
         f"{row.get('slip_drop_mm', '-')!s:>5} {row.get('target_n', '-')!s:>6} "
         f"{row.get('force_error_p95', '-')!s:>6} {row.get('peak_finger_ratio', '-')!s:>6} "
@@ -239,6 +247,14 @@ def summarize(rows: list[dict], args, wall_s: float) -> dict:
             )
             for s in shapes
         },
+        "grasp_by_shape": {
+            s: sorted({r["grasp"] for r in rows if r["shape"] == s}) for s in shapes
+        },
+        "slip_test_no_drop_by_shape": {
+            s: f"{sum(r['slip_ok'] for r in succeeded if r['shape'] == s)}/"
+            f"{sum(r['shape'] == s for r in succeeded)}"
+            for s in shapes
+        },
         "failures": [f"{r['trial']}: {r['reason']}" for r in rows if not r["success"]],
         "seed": args.seed,
         "target_force_n": args.target_force,
@@ -267,13 +283,17 @@ def main(argv=None) -> int:
     parser.add_argument("--yaw-noise-deg", type=float, default=15.0)
     parser.add_argument("--grasp-timeout-s", type=float, default=20.0)
     parser.add_argument("--noslip-iterations", type=int, default=3)
-    parser.add_argument("--grasps", default="box:pinch,cylinder:pinch,sphere:pinch")
+    parser.add_argument(
+        "--grasps",
+        default="",
+        help="SHAPE:GRASP,... forced grasp types (default: the hand's grasp_for_class)",
+    )
     parser.add_argument("--rows-out", help="append each trial's row as a JSON line here")
     parser.add_argument(
         "--summarize", nargs="+", help="print the table and summary of rows files; no trials"
     )
     args = parser.parse_args(argv)
-    args.grasp = dict(item.split(":") for item in args.grasps.split(","))
+    args.grasp = dict(item.split(":") for item in args.grasps.split(",") if item)
     print(
         "in-process lockstep: humanoid_sim Simulation (fixed base) + tactile_driver "
         "SkinProcessor + dexterous_hand_ctrl GraspController, no DDS"

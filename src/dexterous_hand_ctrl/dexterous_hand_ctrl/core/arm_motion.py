@@ -49,16 +49,30 @@ class ArmMotion:
         """Palm pose of the commanded posture (base frame)."""
         return self.arm.palm_pose(self.q_cmd)
 
-    def follow(self, waypoints: Sequence[pin.SE3], now: float, speed_m_s: float = 0.0) -> None:
+    def follow(
+        self,
+        waypoints: Sequence[pin.SE3],
+        now: float,
+        speed_m_s: float = 0.0,
+        segment_speeds_m_s: Sequence[float] | None = None,
+    ) -> None:
         """Start a path from the commanded palm pose through ``waypoints``.
 
         Args:
             waypoints: Palm poses (base frame).
             now: Current time [s].
             speed_m_s: Average speed [m/s]; 0 or above the arm's limit: the arm's limit.
+            segment_speeds_m_s: Per waypoint, a lower speed for the segment ending there
+                [m/s] (0: ``speed_m_s``); None: none.
         """
         speed = min(speed_m_s or self.spec.max_speed_m_s, self.spec.max_speed_m_s)
-        self.path = CartesianPath(self.palm(), waypoints, speed, self.angular_speed_rad_s)
+        self.path = CartesianPath(
+            self.palm(),
+            waypoints,
+            speed,
+            self.angular_speed_rad_s,
+            segment_speeds_m_s=segment_speeds_m_s,
+        )
         self._start = now
 
     def stop(self) -> None:

@@ -1,9 +1,11 @@
 """Grasp goals: what a caller asks for, checked before anything moves.
 
-A goal with an unknown grasp type, a force target <= 0 or above the maximum, a maximum above
-the hand's, a NaN or infinite pose, a degenerate quaternion, negative or NaN extents or an
-out-of-range lift height is rejected with a :class:`GoalRejected` naming the field and what
-was expected; nothing else changes.
+A goal that names no grasp type (``""``) gets the one the hand's description assigns to the
+object's class (``grasp_for_class`` in the robot YAML: e.g. spheres a cradling pinch), or its
+"default". A goal with an unknown grasp type, no grasp type and no grasp for its class, a
+force target <= 0 or above the maximum, a maximum above the hand's, a NaN or infinite pose, a
+degenerate quaternion, negative or NaN extents or an out-of-range lift height is rejected
+with a :class:`GoalRejected` naming the field and what was expected; nothing else changes.
 """
 
 from __future__ import annotations
@@ -70,12 +72,13 @@ def make_goal(
     release: bool,
     default_extent_m: float = 0.05,
     max_lift_m: float = 0.3,
+    object_class: str = "",
 ) -> GraspGoal:
     """Validate a goal whose object pose is already in the hand's base frame.
 
     Args:
         hand: The hand's description (grasp library and force limit).
-        grasp_type: Requested grasp type.
+        grasp_type: Requested grasp type; "" for the hand's grasp for ``object_class``.
         target_force_n: Total grip force target [N].
         max_force_n: Total grip force limit [N]; 0 means the hand's own limit.
         position: Object centre [m].
@@ -85,12 +88,24 @@ def make_goal(
         release: Release instead of grasp (the other fields are then not checked).
         default_extent_m: Extent assumed for unknown sizes [m].
         max_lift_m: Largest accepted lift [m].
+        object_class: The object's class (a detector class name such as "cube", "cylinder",
+            "sphere"; "" if unknown): picks the grasp when ``grasp_type`` is "", and a class
+            of the hand's ``round_classes`` is placed by its radius, whatever its yaw.
 
     Raises:
         GoalRejected: Naming the first invalid field.
     """
     if release:
         return GraspGoal("", 0.0, 0.0, None, 0.0, True)
+    if grasp_type == "":
+        chosen = hand.grasp_for(object_class)
+        if chosen is None:
+            raise GoalRejected(
+                f"no grasp type given and hand {hand.name!r} has no grasp for object class "
+                f"{object_class!r} (grasp_for_class: {hand.grasp_for_class}): name one of "
+                f"{sorted(hand.grasps)}"
+            )
+        grasp_type = chosen
     if grasp_type not in hand.grasps:
         raise GoalRejected(
             f"unknown grasp type {grasp_type!r}: expected one of {sorted(hand.grasps)}"
@@ -128,5 +143,6 @@ def make_goal(
         raise GoalRejected(
             f"lift_height_m = {lift_height_m!r}: expected 0 <= lift_height_m <= {max_lift_m} m"
         )
-    obj = ObjectEstimate(p, quaternion_to_rotation(*q), e)
+    round_object = object_class in hand.round_classes
+    obj = ObjectEstimate(p, quaternion_to_rotation(*q), e, round=round_object)
     return GraspGoal(grasp_type, float(target_force_n), maximum, obj, float(lift_height_m), False)

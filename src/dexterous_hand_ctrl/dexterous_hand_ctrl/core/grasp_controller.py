@@ -231,7 +231,9 @@ class GraspController:
             for name, finger in self.fingers.items():
                 finger.move_to(target[self._slices[name]], self.hand.open_velocity_rad_s)
         elif phase is Phase.REACH:
-            self.motion.follow(self._plan.waypoints, now)
+            self.motion.follow(
+                self._plan.waypoints, now, segment_speeds_m_s=self._plan.speeds or None
+            )
         elif phase is Phase.CLOSE:
             closing = self.hand.grasps[self.goal.grasp_type].closing
             for name in self._grasp_fingers():

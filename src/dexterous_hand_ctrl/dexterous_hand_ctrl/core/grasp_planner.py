@@ -9,8 +9,13 @@ says, and checks with the arm IK that the grasp and pre-grasp poses are reachabl
 1. from the current palm pose straight up to a safe height above the support surface (the
    plane under the object; the hand may start beside or below it);
 2. over to above the pre-grasp position, turning to the grasp orientation;
-3. straight down to the pre-grasp pose (backed off from the grasp along the approach);
-4. straight along the approach onto the grasp pose.
+3. straight down to the pre-grasp pose (backed off from the grasp along the approach), at
+   ``descent_speed_m_s``;
+4. straight along the approach onto the grasp pose, at ``approach_speed_m_s``.
+
+The last two segments are slower than the transfer: the arm's joint speed limit makes a fast
+descent lag its path, and the PD then overshoots the pre-grasp height by a centimetre, enough
+to press the lowest finger onto the table beside a small object.
 
 Segments 3 and 4 are checked: sample points of the pre-shaped hand (finger joints, segment
 midpoints and tips, the palm) must stay above the support plane and outside the object's
@@ -44,11 +49,22 @@ class ObjectEstimate:
         position: Centre [m], shape (3,).
         rotation: Orientation, shape (3, 3).
         extents: Bounding box size along the object's axes [m], shape (3,), all > 0.
+        round: The object is round about its vertical axis (a ball, an upright cylinder):
+            its depth seen from any horizontal direction is its radius ``extents[0] / 2``
+            (not the diagonal of its box) and a reported yaw means nothing (no face to snap
+            to).
     """
 
     position: np.ndarray
     rotation: np.ndarray
     extents: np.ndarray
+    round: bool = False
+
+    def half_depth(self, direction: np.ndarray) -> float:
+        """Half the object's depth along a horizontal ``direction`` (base frame, unit) [m]."""
+        if self.round:
+            return float(self.extents[0]) / 2.0
+        return float(np.abs(self.rotation.T @ direction) @ (self.extents / 2.0))
 
     @property
     def support_height(self) -> float:
@@ -57,7 +73,14 @@ class ObjectEstimate:
         return float(self.position[2] - corners[2])
 
     def inside(self, points: np.ndarray, margin: float) -> np.ndarray:
-        """True for points (N, 3) inside the box inflated by ``margin`` [m]."""
+        """True for points (N, 3) inside the box (a round object: its upright cylinder)
+        inflated by ``margin`` [m]."""
+        if self.round:
+            offset = points - self.position
+            radial = np.linalg.norm(offset[:, :2], axis=1)[:, None]
+            vertical = np.abs(offset[:, 2:3])
+            bounds = self.extents / 2.0 + margin
+            return ((radial <= bounds[..., 0:1]) & (vertical <= bounds[..., 2:3]))[:, 0]
         local = (points - self.position) @ self.rotation
         return np.all(np.abs(local) <= self.extents / 2.0 + margin, axis=1)
 
@@ -75,6 +98,8 @@ class PlannerParams:
         position_tolerance_m: IK position tolerance of reachable poses [m].
         rotation_tolerance_rad: IK rotation tolerance of reachable poses [rad].
         sweep_samples: Poses sampled per checked segment.
+        descent_speed_m_s: Average palm speed down to the pre-grasp pose [m/s].
+        approach_speed_m_s: Average palm speed from the pre-grasp onto the grasp pose [m/s].
     """
 
     standoff_m: float = 0.06
@@ -85,6 +110,8 @@ class PlannerParams:
     position_tolerance_m: float = 0.003
     rotation_tolerance_rad: float = 0.05
     sweep_samples: int = 12
+    descent_speed_m_s: float = 0.1
+    approach_speed_m_s: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -95,6 +122,8 @@ class GraspPlan:
         grasp: Palm pose at the grasp (base frame).
         pre_grasp: Palm pose backed off along the approach.
         waypoints: Palm poses from the start to the grasp (the start excluded).
+        speeds: Per waypoint, the average speed of the segment ending there [m/s] (0: the
+            arm's own limit).
         approach: Approach direction in the base frame (unit).
         yaw_deg: Yaw of the grasp frame [deg].
         q_arm_grasp: IK solution at the grasp [rad].
@@ -108,6 +137,7 @@ class GraspPlan:
     yaw_deg: float
     q_arm_grasp: np.ndarray
     min_clearance_m: float
+    speeds: tuple[float, ...] = ()
 
 
 def rotation_z(yaw_rad: float) -> np.ndarray:
@@ -119,8 +149,11 @@ def candidate_yaws(spec: GraspSpec, obj: ObjectEstimate, tolerance_deg: float) -
     """Yaws to try [deg]: face-aligned ones near each preferred yaw first, then the preferred
     yaws themselves, least misaligned with a face first (those beyond ``tolerance_deg`` last).
 
-    A box with (almost) square x-y extents repeats every 90 deg, otherwise every 180 deg.
+    A box with (almost) square x-y extents repeats every 90 deg, otherwise every 180 deg. A
+    round object has no faces: the preferred yaws, in order.
     """
+    if obj.round:
+        return list(spec.approach_yaw_deg)
     axis_x = obj.rotation[:, 0]
     object_yaw = math.degrees(math.atan2(axis_x[1], axis_x[0]))
     square = abs(obj.extents[0] - obj.extents[1]) < 0.01
@@ -207,8 +240,7 @@ class GraspPlanner:
         """Palm pose that puts the object where the grasp wants it, for one grasp-frame yaw."""
         rotation = rotation_z(math.radians(yaw_deg)) @ spec.rotation_grasp_palm
         # Half depth of the object along the approach (its box, seen from the hand).
-        axis_in_object = obj.rotation.T @ (rotation @ spec.approach_in_palm)
-        half = float(np.abs(axis_in_object) @ (obj.extents / 2.0))
+        half = obj.half_depth(rotation @ spec.approach_in_palm)
         centre_in_palm = spec.object_in_palm_m + half * spec.size_offset_palm
         return pin.SE3(rotation, obj.position - rotation @ centre_in_palm)
 
@@ -314,9 +346,11 @@ class GraspPlanner:
                 )
                 continue
             waypoints: tuple[pin.SE3, ...] = (above, pre, grasp)
+            speeds = (0.0, p.descent_speed_m_s, p.approach_speed_m_s)
             if start.translation[2] < safe_z:  # rise first: the hand may be beside the table
                 up = pin.SE3(start.rotation, np.array([*start.translation[:2], safe_z]))
                 waypoints = (up, *waypoints)
+                speeds = (0.0, *speeds)
             return GraspPlan(
                 grasp=grasp,
                 pre_grasp=pre,
@@ -325,6 +359,7 @@ class GraspPlanner:
                 yaw_deg=yaw,
                 q_arm_grasp=at_grasp.q_arm,
                 min_clearance_m=lowest,
+                speeds=speeds,
             )
         raise PlanningError(
             f"no reachable grasp '{spec.name}' for the object at "

@@ -2,9 +2,11 @@
 
 Everything hand-specific comes from there: finger chains and closing directions, fingertips,
 the pad-to-finger map, force and velocity limits, gains, the arm carrying the hand (optional: a
-hand on a fixed mount has none) and the grasp library. The kinematic checks need the URDF, which
-the YAML names (``urdf.path`` relative to example-robot-data's ``robots`` directory, or
-absolute). A second hand is a second YAML entry (``config/robots/allegro_right.yaml``).
+hand on a fixed mount has none), the grasp library and which grasp suits which object class
+(``grasp_for_class``, used when a goal names no grasp type). The kinematic checks need the
+URDF, which the YAML names (``urdf.path`` relative to example-robot-data's ``robots``
+directory, or absolute). A second hand is a second YAML entry
+(``config/robots/allegro_right.yaml``).
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ class HandDescription:
         grasps: Grasp library, by type.
         palm_box_m: The palm's collision box in the palm frame, (min corner, max corner) [m].
         finger_radius_m: Half thickness of the finger segments [m] (clearance checks).
+        grasp_for_class: Object class (the detector's class name, e.g. "sphere") -> grasp
+            type, for goals that name no grasp type; the key "default" covers other classes
+            (and goals without a class). Empty: such goals are rejected.
+        round_classes: Object classes that are round about the vertical (ball, upright
+            cylinder): the planner places them by their radius and ignores their yaw.
     """
 
     name: str
@@ -91,6 +98,8 @@ class HandDescription:
     grasps: dict[str, GraspSpec] = field(default_factory=dict)
     palm_box_m: tuple[np.ndarray, np.ndarray] = (np.zeros(3), np.zeros(3))
     finger_radius_m: float = 0.01
+    grasp_for_class: dict[str, str] = field(default_factory=dict)
+    round_classes: tuple[str, ...] = ()
 
     @property
     def finger_names(self) -> tuple[str, ...]:
@@ -100,6 +109,11 @@ class HandDescription:
     def hand_joints(self) -> tuple[str, ...]:
         """Hand joints finger by finger (the order of :class:`HandModel` vectors)."""
         return tuple(j for f in self.fingers for j in f.joints)
+
+    def grasp_for(self, object_class: str) -> str | None:
+        """The grasp type for an object class (``grasp_for_class``, else its "default"), or
+        None if the hand has none for it."""
+        return self.grasp_for_class.get(object_class, self.grasp_for_class.get("default"))
 
     def pad_to_finger(self) -> dict[str, str]:
         """Pad name -> finger name ("palm" for palm pads)."""
@@ -250,7 +264,32 @@ def hand_from_dict(
     }
     if not grasps:
         raise DexterousHandCtrlError(f"{where}.grasps: expected at least one grasp type")
-    return HandDescription(**{**description.__dict__, "grasps": grasps})
+    by_class = data.get("grasp_for_class") or {}
+    if not isinstance(by_class, Mapping):
+        raise DexterousHandCtrlError(
+            f"{where}.grasp_for_class = {by_class!r}: expected a mapping object class -> grasp"
+        )
+    for object_class, grasp in by_class.items():
+        if not (isinstance(object_class, str) and object_class) or grasp not in grasps:
+            raise DexterousHandCtrlError(
+                f"{where}.grasp_for_class.{object_class} = {grasp!r}: expected a class name "
+                f"and a grasp of the library {sorted(grasps)}"
+            )
+    round_classes = data.get("round_classes") or []
+    if not isinstance(round_classes, list) or not all(
+        isinstance(c, str) and c for c in round_classes
+    ):
+        raise DexterousHandCtrlError(
+            f"{where}.round_classes = {round_classes!r}: expected a list of object class names"
+        )
+    return HandDescription(
+        **{
+            **description.__dict__,
+            "grasps": grasps,
+            "grasp_for_class": dict(by_class),
+            "round_classes": tuple(round_classes),
+        }
+    )
 
 
 def load_hand_description(robot_yaml: str | os.PathLike, hand: str) -> HandDescription:
