@@ -69,6 +69,7 @@ class GaitNode(Node):
             "cmd_vel_rejected": 0,
         }
         self._last_command: JointCommand | None = None
+        self._period_seen_s = 0.0  # the joint states' period when it disagrees with the rate
         self._reasons = {"joint_states": "", "cmd_vel": ""}
         self._step_times: deque[float] = deque(maxlen=500)
         self._status_every = max(1, round(1.0 / (self.params.status_rate_hz * self.params.gait.dt)))
@@ -239,6 +240,10 @@ class GaitNode(Node):
         dt = self.params.gait.dt
         if self._last_time is not None and 0 < now - self._last_time < 5 * dt:
             dt = now - self._last_time
+        if self._last_time is not None and 0 < now - self._last_time < 0.1:
+            period = now - self._last_time  # a steady mismatch means control_rate_hz is wrong
+            mismatch = abs(period - self.params.gait.dt) > 0.25 * self.params.gait.dt
+            self._period_seen_s = period if mismatch else 0.0
         self._last_time = now
         if self._stale:
             command = self.controller.hold()
@@ -305,6 +310,12 @@ class GaitNode(Node):
         elif silent > max(self.params.stale_timeout_s, 0.5):
             level = DiagnosticStatus.ERROR
             message = f"no /joint_states for {silent:.2f} s"
+        elif self._period_seen_s and level == DiagnosticStatus.OK:
+            level = DiagnosticStatus.WARN
+            message = (
+                f"joint states every {1e3 * self._period_seen_s:.1f} ms, but control_rate_hz "
+                f"{1.0 / self.params.gait.dt:.0f} Hz: set it to the joint states' rate"
+            )
         times = np.array(self._step_times) if self._step_times else np.zeros(1)
         values = {
             "state": report.state,

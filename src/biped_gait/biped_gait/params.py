@@ -54,7 +54,14 @@ PARAMETERS = (
     ParamSpec("odom_frame", "odom", "Frame of /odom's pose"),
     ParamSpec("base_frame", "pelvis", "Child frame of /odom"),
     # Controller.
-    ParamSpec("control_period_s", _G.dt, "Period of the joint states [s]", 0.0005, 0.02, "dt"),
+    ParamSpec(
+        "control_rate_hz",
+        1.0 / _G.dt,
+        "Rate of the joint states, one control step each [Hz] (the simulator's "
+        "control_rate_hz; 500 on the G1)",
+        50.0,
+        2000.0,
+    ),
     ParamSpec("com_height", _G.com_height, "CoM height while walking [m]", 0.4, 0.8, "com_height"),
     ParamSpec(
         "preview_horizon_s",
@@ -285,6 +292,7 @@ def validate(values: dict) -> NodeParams:
     for name in ("odom_frame", "base_frame"):
         if not values[name]:
             raise ParameterError(f"parameter '{name}': must not be empty")
+    top["dt"] = 1.0 / values["control_rate_hz"]
     try:
         defaults = GaitConfig()
         for group, fields in groups.items():

@@ -49,6 +49,8 @@ BEST_EFFORT = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST
 )
 WINDOW = 2000
+#: Longest wait (wall) for a state's contacts while the simulated clock stands still [s].
+LOCKSTEP_SYNC_WAIT_S = 1.0
 # Optical frame (z forward, x right, y down) in a camera link (x forward, y left, z up).
 OPTICAL_IN_LINK = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 
@@ -70,7 +72,11 @@ class HandControllerNode(Node):
         self.pub_command = self.create_publisher(JointCommand, params.command_topic, RELIABLE)
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(JointState, params.joint_states_topic, self._on_joints, LATEST)
-        self.create_subscription(ContactArray, params.contacts_topic, self._on_contacts, LATEST)
+        # Contacts are taken serialized and decoded only for a step that uses them (a
+        # ContactArray costs ~1 ms to turn into Python objects; idle steps are decimated).
+        self.create_subscription(
+            ContactArray, params.contacts_topic, self._on_contacts, LATEST, raw=True
+        )
         # Frames are only monitored (rate, age): taken serialized, never deserialized.
         self.create_subscription(
             TactileFrame, params.frames_topic, self._on_frame, BEST_EFFORT, raw=True
@@ -88,16 +94,30 @@ class HandControllerNode(Node):
         )
         # Wall-clock timers: in lockstep, sim time stands still until this node answers.
         wall = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(max(params.sync_wait_s / 2.0, 0.002), self._on_watchdog, clock=wall)
+        # One-shot: armed when a joint state starts waiting for its contacts (a periodic timer
+        # cost ~0.2 ms per tick in the EventsExecutor, 200 times a second).
+        self._watchdog = None
+        if params.sync_wait_s > 0.0:
+            self._watchdog = self.create_timer(
+                params.sync_wait_s, self._on_watchdog, clock=wall, autostart=False
+            )
         self.create_timer(1.0 / params.diagnostics_rate_hz, self._publish_diagnostics, clock=wall)
         self._names: tuple[str, ...] = ()
         self._pending = None  # (stamp_ns, stamp msg, JointInput, wall time)
-        self._contacts = None  # (stamp_ns, TactileSnapshot)
+        self._contacts = None  # (stamp_ns, serialized ContactArray)
+        self._idle_stepped_ns = -(2**62)  # stamp of the last controller step while idle
         self._contacts_used_ns = -1
         self._answered_ns = -1
         self._active = None  # (goal_handle, Future)
         self._last_feedback = 0.0
-        self._counts = {"steps": 0, "repeats": 0, "frames": 0, "contacts": 0, "rejected_goals": 0}
+        self._counts = {
+            "steps": 0,
+            "idle_answers": 0,
+            "repeats": 0,
+            "frames": 0,
+            "contacts": 0,
+            "rejected_goals": 0,
+        }
         self._last_rejection = ""
         self._latency = np.zeros(WINDOW)
         self._latency_count = 0
@@ -135,17 +155,48 @@ class HandControllerNode(Node):
                 self.pub_command.publish(self._last_command)
                 self._counts["repeats"] += 1
             return
+        if self._answer_idle(stamp_ns, msg.header.stamp):
+            return
         joints = JointInput(stamp_ns * 1e-9, self._names, conv.as_array(msg.position))
-        self._pending = (stamp_ns, msg.header.stamp, joints, time.monotonic())
+        # A newer state replaces one still waiting for its contacts, but not its wait: with
+        # the tactile stream gone, states arriving faster than sync_wait_s must still be
+        # stepped (and the controller then sees the contacts age).
+        waiting_since = self._pending[3] if self._pending is not None else time.monotonic()
+        if self._pending is None and self._watchdog is not None:
+            self._watchdog.reset()
+        self._pending = (stamp_ns, msg.header.stamp, joints, waiting_since)
         if self._contacts is not None and self._contacts[0] >= stamp_ns:
             self._step(time.monotonic())
         elif self._contacts is None and self.params.sync_wait_s == 0.0:
             self._step(time.monotonic())
 
-    def _on_contacts(self, msg: ContactArray) -> None:
+    def _answer_idle(self, stamp_ns: int, stamp) -> bool:
+        """While idle, step the controller only every ``idle_step_period_s`` (sim time) and
+        answer the states in between with the held command, restamped: holding a posture needs
+        no 100-500 Hz control, and this is most of an idle hand's CPU."""
+        period_ns = int(self.params.idle_step_period_s * 1e9)
+        output = self._last_output
+        if (
+            period_ns <= 0
+            or self._active is not None
+            or output is None
+            or output.phase is not Phase.IDLE
+            or stamp_ns - self._idle_stepped_ns >= period_ns
+            or stamp_ns < self._idle_stepped_ns  # the clock went back (a reset)
+        ):
+            return False
+        self._pending = None
+        self._answered_ns = stamp_ns
+        self._counts["idle_answers"] += 1
+        if self.params.command_when_idle and self._last_command is not None:
+            self._last_command.header.stamp = stamp
+            self.pub_command.publish(self._last_command)
+        return True
+
+    def _on_contacts(self, raw: bytes) -> None:
         received = time.monotonic()
         self._counts["contacts"] += 1
-        self._contacts = (conv.stamp_ns(msg.header.stamp), conv.snapshot_from_contacts(msg))
+        self._contacts = (conv.serialized_stamp_ns(raw), raw)
         if self._pending is not None and self._contacts[0] >= self._pending[0]:
             self._step(received)
 
@@ -160,10 +211,21 @@ class HandControllerNode(Node):
 
     def _on_watchdog(self) -> None:
         """Step a joint state whose contacts did not come within ``sync_wait_s``."""
-        if self._pending is not None and time.monotonic() - self._pending[3] >= (
-            self.params.sync_wait_s
-        ):
+        self._watchdog.cancel()
+        if self._pending is None:
+            return
+        waited = time.monotonic() - self._pending[3]
+        limit = self.params.sync_wait_s
+        if self.get_clock().now().nanoseconds <= self._pending[0]:
+            # Time stands still until this state is answered (the simulator's lockstep): the
+            # contacts of its instant are on their way, and waiting for them costs no
+            # simulated time, only wall time on a loaded machine. Wait longer, but not forever
+            # (a dead tactile driver must still end in a "stale tactile" stop).
+            limit = max(limit, LOCKSTEP_SYNC_WAIT_S)
+        if waited >= limit * 0.999:
             self._step(time.monotonic())
+        else:
+            self._watchdog.reset()
 
     # -------------------------------------------------------------------------------- step
     def _now(self) -> float:
@@ -178,9 +240,11 @@ class HandControllerNode(Node):
         pending, self._pending = self._pending, None
         if pending is None or pending[0] <= self._answered_ns:
             return
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         tactile = None
         if self._contacts is not None and self._contacts[0] != self._contacts_used_ns:
-            tactile = self._contacts[1]
+            tactile = conv.snapshot_from_serialized(self._contacts[1], ContactArray)
             self._contacts_used_ns = self._contacts[0]
         now = self._now()
         if self._active is not None and self._active[0].is_cancel_requested:
@@ -189,6 +253,8 @@ class HandControllerNode(Node):
         self._answered_ns = pending[0]
         if output is None:
             return
+        if output.phase is Phase.IDLE and self._active is None:
+            self._idle_stepped_ns = pending[0]
         self._last_output = output
         if output.outcome is not None:
             self._complete(output.outcome)
@@ -338,6 +404,7 @@ class HandControllerNode(Node):
             "last_rejection": self._last_rejection,
             "control_rate_hz": f"{rate:.1f}",
             "steps": str(steps),
+            "idle_answers": str(self._counts["idle_answers"]),
             "contacts_received": str(self._counts["contacts"]),
             "frames_received": str(self._counts["frames"]),
         }

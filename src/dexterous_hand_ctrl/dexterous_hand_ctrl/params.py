@@ -51,6 +51,14 @@ PARAMETERS = (
         "simulator's lockstep)",
     ),
     ParamSpec(
+        "idle_step_period_s",
+        0.05,
+        "While idle (no goal), step the controller this often (sim/ROS time) and answer the "
+        "joint states in between with the held command; 0: step on every joint state",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    ParamSpec(
         "sync_wait_s",
         0.01,
         "After a joint state, wait this long (wall) for the tactile contacts with the same "
@@ -153,6 +161,7 @@ class HandParams:
     odometry_topic: str
     command_when_idle: bool
     sync_wait_s: float
+    idle_step_period_s: float
     default_object_extent_m: float
     feedback_rate_hz: float
     diagnostics_rate_hz: float
@@ -225,6 +234,7 @@ def validate(values: dict) -> HandParams:
         odometry_topic=str(values["odometry_topic"]),
         command_when_idle=bool(values["command_when_idle"]),
         sync_wait_s=float(values["sync_wait_s"]),
+        idle_step_period_s=float(values["idle_step_period_s"]),
         default_object_extent_m=float(values["default_object_extent_m"]),
         feedback_rate_hz=float(values["feedback_rate_hz"]),
         diagnostics_rate_hz=float(values["diagnostics_rate_hz"]),

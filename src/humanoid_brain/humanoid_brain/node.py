@@ -21,6 +21,7 @@ import sys
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, Twist
+from humanoid_common.cdr import CdrError, read_contact_array
 from humanoid_common.lifecycle import run_node
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
@@ -157,8 +158,11 @@ class BrainNode(Node):
         """Pads in contact in the newest contact message (None before the first)."""
         if self._contacts_raw is None:
             return None
-        msg = deserialize_message(self._contacts_raw, ContactArray)
-        return sum(1 for contact in msg.contacts if contact.in_contact)
+        try:
+            contacts = read_contact_array(self._contacts_raw)[3]
+        except CdrError:  # not plain little-endian CDR: let rclpy read it
+            contacts = deserialize_message(self._contacts_raw, ContactArray).contacts
+        return sum(1 for contact in contacts if contact.in_contact)
 
     def _on_target(self, msg: PoseStamped) -> None:
         p = msg.pose.position
@@ -220,6 +224,10 @@ class BrainNode(Node):
             return  # the (simulated) clock did not advance
         self._last_t = t
         grasp_report = self.grasp.take_report()
+        outcomes = (("grasp", grasp_report.result), ("release", grasp_report.release_result))
+        for what, outcome in outcomes:
+            if outcome is not None and not outcome[0]:
+                self.get_logger().warning(f"{what} goal failed: {outcome[1]}")
         inputs = TaskInputs(
             robot=self._odom_pose,
             speed_mps=self._speed,

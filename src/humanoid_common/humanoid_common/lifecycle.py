@@ -16,6 +16,8 @@ between callbacks, so no exception is ever raised in the middle of one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 import threading
@@ -26,6 +28,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
+from rclpy.task import Future
 
 #: Longest wait between checks of the stop event [s]: the shutdown latency after a signal.
 STOP_CHECK_S = 0.1
@@ -53,18 +56,83 @@ def ignore_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def spin_until(node: Node, stop: threading.Event) -> None:
-    """Serve the node's callbacks until ``stop`` is set or the context is shut down."""
-    executor = SingleThreadedExecutor(context=node.context)
+def make_executor(context) -> rclpy.executors.Executor:
+    """rclpy's EventsExecutor where this rclpy has it, else the SingleThreadedExecutor.
+
+    The EventsExecutor (C++) dispatches a callback without rebuilding a wait set: it drains
+    about 3.5x more small messages per second and runs a 1 kHz timer at half the CPU
+    (ENVIRONMENT.md), which is most of what the stack's 100-500 Hz nodes spend. Measured in the
+    whole chain (bench/scenario.py, 100 Hz): an idle hand controller 0.95 -> 0.30 cores per
+    simulated second, the gait 0.63 -> 0.33, a tactile driver 0.42 -> 0.22.
+    ``HUMANOID_EXECUTOR=single`` forces the SingleThreadedExecutor (to compare, or to work
+    around an EventsExecutor problem).
+    """
+    if os.environ.get("HUMANOID_EXECUTOR", "events") != "single":
+        try:
+            from rclpy.experimental import EventsExecutor
+        except ImportError:
+            pass
+        else:
+            return EventsExecutor(context=context)
+    return SingleThreadedExecutor(context=context)
+
+
+def spin_until(node: Node, stop: threading.Event, program: str = "node") -> None:
+    """Serve the node's callbacks until ``stop`` is set or the context is shut down.
+
+    Spins in slices of at most ``STOP_CHECK_S``, checking ``stop`` in between. The
+    EventsExecutor is spun with ``spin_until_future_complete`` on a future that never
+    completes, not with ``spin_once``: its ``spin_once`` returns after re-running every
+    coroutine that awaits a future (an action server's execute callback), so a ``spin_once``
+    loop turns a pending action goal into a busy loop (measured: 200k returns in 23 s, one
+    core; the cause is the one of ros2/rclpy#1405). Its ``spin()`` in a thread of its own ran
+    no callbacks here (rclpy 9.1.2).
+    """
+    executor = make_executor(node.context)
     executor.add_node(node)
-    try:
-        while not stop.is_set() and node.context.ok():
+    if isinstance(executor, SingleThreadedExecutor):
+
+        def spin_slice() -> None:
             executor.spin_once(timeout_sec=STOP_CHECK_S)
+
+    else:
+
+        def spin_slice() -> None:
+            executor.spin_until_future_complete(Future(), timeout_sec=STOP_CHECK_S)
+
+    try:
+        with profiled(program):
+            while not stop.is_set() and node.context.ok():
+                spin_slice()
     except ExternalShutdownException:
         pass
     finally:
         executor.remove_node(node)
         executor.shutdown(timeout_sec=1.0)
+
+
+@contextlib.contextmanager
+def profiled(program: str):
+    """With ``HUMANOID_PROFILE=<folder>``, profile the spin (the executor's callbacks and timers,
+    in the main thread) in thread CPU time with cProfile into
+    ``<folder>/<program>.<pid>.prof`` (read it with ``python -m pstats``). For finding where a
+    node spends its CPU; off by default. A node's own threads can use it too (each with a
+    ``program`` name of its own)."""
+    folder = os.environ.get("HUMANOID_PROFILE", "")
+    if not folder:
+        yield
+        return
+    import cProfile
+    import time
+
+    profile = cProfile.Profile(time.thread_time)
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        os.makedirs(folder, exist_ok=True)
+        profile.dump_stats(os.path.join(folder, f"{program}.{os.getpid()}.prof"))
 
 
 def run_node(
@@ -97,7 +165,7 @@ def run_node(
         except refusals as error:
             print(f"{program}: refusing to start: {error}", file=sys.stderr)
             return EXIT_REFUSED
-        spin_until(node, stop)
+        spin_until(node, stop, program)
         return EXIT_OK
     finally:
         ignore_signals()

@@ -19,7 +19,8 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import WrenchStamped
-from humanoid_common.lifecycle import run_node
+from humanoid_common.cdr import write_tactile_frame
+from humanoid_common.lifecycle import profiled, run_node
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
@@ -79,6 +80,7 @@ class SimNode(Node):
         self._counts = {"state": 0, "tactile": 0, "camera": 0, "ground_truth": 0}
         self._lockstep_timeouts = 0
         self._resends = 0
+        self._answer_s = 0.0  # moving average of the lockstep answer time (wall) [s]
         self._camera_error = ""
         self._diag_last = (time.monotonic(), 0.0, dict(self._counts))
         self._every = {
@@ -135,8 +137,10 @@ class SimNode(Node):
             )
             for skin in self.robot.skins
         }
-        self._pad_templates = {
-            name: [conv.pad_template(layout) for layout in layouts]
+        # Skin frames are written straight to CDR (humanoid_common.cdr) and published as bytes:
+        # building six nested TactilePad messages cost ~1 ms per frame.
+        self._pad_layouts = {
+            name: [conv.pad_layout(layout) for layout in layouts]
             for name, layouts in self.sim.tactile.layouts.items()
         }
         self._skin_base = {skin.name: skin.base_link for skin in self.robot.skins}
@@ -168,6 +172,10 @@ class SimNode(Node):
             self._thread.join(timeout=5.0)
 
     def _run(self) -> None:
+        with profiled("humanoid_sim_loop"):
+            self._loop()
+
+    def _loop(self) -> None:
         camera = None
         if self._every["camera"]:
             try:
@@ -230,12 +238,18 @@ class SimNode(Node):
             return
         started = time.monotonic()
         deadline = started + self.params.lockstep_timeout_s
-        resend_s = self.params.lockstep_resend_s
-        next_republish = started + resend_s
+        resend_s = max(self.params.lockstep_resend_s, 4.0 * self._answer_s)
+        next_republish = started + (REPUBLISH_S if self._answer_s == 0.0 else resend_s)
         with self._cv:
             while self._running:
                 missing = [s for s in sources if self._answered_ns.get(s, -1) < now_ns]
                 if not missing:
+                    took = time.monotonic() - started
+                    self._answer_s = (
+                        took
+                        if self._answer_s == 0.0
+                        else (0.95 * self._answer_s + 0.05 * min(took, resend_s))
+                    )
                     return
                 now = time.monotonic()
                 never_answered = any(s not in self._answered_ns for s in missing)
@@ -280,7 +294,7 @@ class SimNode(Node):
     # ------------------------------------------------------------------------ publish
     def _publish(self, now_ns: int, out: dict, repeat: bool = False) -> None:
         """Publish one step's outputs; ``repeat``: the same state again for lockstep (not the
-        camera image, which nothing waits for)."""
+        camera image nor the ground truth, which nothing waits for)."""
         stamp = conv.stamp(now_ns)
         self.pub_clock.publish(Clock(clock=stamp))
         q, dq, tau = out["joints"]
@@ -322,22 +336,23 @@ class SimNode(Node):
             self._publish_tactile(stamp, out["tactile"])
         if "camera" in out and not repeat:
             self._publish_camera(stamp, *out["camera"])
-        if "base" in out:
+        if "base" in out and not repeat:  # evaluation only: nothing waits for it
             self._publish_truth(stamp, out["base"], out["objects"])
 
     def _publish_tactile(self, stamp, readings) -> None:
+        stamp_ns = conv.stamp_to_ns(stamp)
         for skin, pads in readings.items():
-            frame = TactileFrame()
-            frame.header.stamp = stamp
-            frame.header.frame_id = self._skin_base[skin]
-            frame.skin_id = skin
-            frame.sequence = self._counts["tactile"] & 0xFFFFFFFF
-            for template, reading in zip(self._pad_templates[skin], pads, strict=True):
-                template.pressure = conv.floats(reading.pressure_kpa)
-                template.shear_x = conv.floats(reading.shear_x_kpa)
-                template.shear_y = conv.floats(reading.shear_y_kpa)
-            frame.pads = self._pad_templates[skin]
-            self.pub_tactile[skin].publish(frame)
+            raw = write_tactile_frame(
+                stamp_ns,
+                self._skin_base[skin],
+                skin,
+                self._counts["tactile"],
+                self._pad_layouts[skin],
+                [reading.pressure_kpa for reading in pads],
+                [reading.shear_x_kpa for reading in pads],
+                [reading.shear_y_kpa for reading in pads],
+            )
+            self.pub_tactile[skin].publish(raw)
         self._counts["tactile"] += 1
 
     def _publish_camera(self, stamp, rgb: np.ndarray, depth: np.ndarray) -> None:

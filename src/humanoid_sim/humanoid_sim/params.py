@@ -89,7 +89,8 @@ PARAMETERS = (
         0.05,
         "Wall time after which lockstep publishes an unanswered state again (a reliable "
         "sample lost under load is otherwise only repaired at the DDS heartbeat, ~3 s); the "
-        "controllers answer a repeated stamp with their command for it",
+        "controllers answer a repeated stamp with their command for it. At least 4x the "
+        "recent answer time is waited (so a slow machine is not asked twice for every state)",
         minimum=0.001,
         maximum=600.0,
     ),

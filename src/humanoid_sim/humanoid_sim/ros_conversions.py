@@ -7,6 +7,7 @@ import array
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Pose
+from humanoid_common.cdr import PadLayout
 
 from humanoid_interfaces.msg import TactilePad
 
@@ -66,3 +67,18 @@ def pad_template(layout) -> TactilePad:
     pad.rows, pad.cols = spec.rows, spec.cols
     pad.pitch_x, pad.pitch_y = spec.pitch
     return pad
+
+
+def pad_layout(layout) -> PadLayout:
+    """The pad's constant fields for humanoid_common.cdr.write_tactile_frame."""
+    template = pad_template(layout)
+    p, o = template.pose.position, template.pose.orientation
+    return PadLayout(
+        template.name,
+        template.frame_id,
+        (p.x, p.y, p.z, o.x, o.y, o.z, o.w),
+        template.rows,
+        template.cols,
+        template.pitch_x,
+        template.pitch_y,
+    )

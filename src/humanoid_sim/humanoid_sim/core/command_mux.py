@@ -47,6 +47,7 @@ class JointCommandMux:
         self.last_update = np.full(count, -np.inf)
         self.max_kp = max_kp
         self.max_kd = max_kd
+        self._indices: dict[tuple, np.ndarray] = {}  # joint name list -> indices (checked)
         self.accepted = 0
         self.rejected = 0
         self.last_rejection = ""
@@ -68,17 +69,13 @@ class JointCommandMux:
         Raises:
             CommandRejected: With the reason; nothing of the command may be applied.
         """
-        names = list(name)
-        count = len(names)
-        if count == 0:
-            raise CommandRejected("empty command: no joint names")
-        if len(set(names)) != count:
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            raise CommandRejected(f"duplicate joint names {duplicates}")
-        unknown = [n for n in names if n not in self._index]
-        if unknown:
-            raise CommandRejected(f"unknown joints {unknown[:5]}")
-        index = np.array([self._index[n] for n in names])
+        key = tuple(name)
+        index = self._indices.get(key)
+        if index is None:
+            index = self._check_names(list(key))
+            if len(self._indices) < 64:  # a few sources, each with its fixed joint list
+                self._indices[key] = index
+        names, count = key, len(key)
         arrays = {}
         for field, values, optional in (
             ("position", position, False),
@@ -97,15 +94,30 @@ class JointCommandMux:
                     f"'{field}' has {array.size} values for {count} joint names"
                     + (" (or 0 to default)" if optional else "")
                 )
-            if not np.all(np.isfinite(array)):
-                bad = names[int(np.flatnonzero(~np.isfinite(array))[0])]
-                raise CommandRejected(f"non-finite '{field}' for joint {bad!r}")
             arrays[field] = array
-        if np.any(arrays["kp"] < 0) or np.any(arrays["kp"] > self.max_kp):
+        if not np.isfinite(np.concatenate(list(arrays.values()))).all():
+            for field, array in arrays.items():
+                finite = np.isfinite(array)
+                if not finite.all():
+                    bad = names[int(np.flatnonzero(~finite)[0])]
+                    raise CommandRejected(f"non-finite '{field}' for joint {bad!r}")
+        if arrays["kp"].min() < 0 or arrays["kp"].max() > self.max_kp:
             raise CommandRejected(f"kp must be in [0, {self.max_kp}]")
-        if np.any(arrays["kd"] < 0) or np.any(arrays["kd"] > self.max_kd):
+        if arrays["kd"].min() < 0 or arrays["kd"].max() > self.max_kd:
             raise CommandRejected(f"kd must be in [0, {self.max_kd}]")
         return JointTargets(index=index, **arrays)
+
+    def _check_names(self, names: list) -> np.ndarray:
+        count = len(names)
+        if count == 0:
+            raise CommandRejected("empty command: no joint names")
+        if len(set(names)) != count:
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            raise CommandRejected(f"duplicate joint names {duplicates}")
+        unknown = [n for n in names if n not in self._index]
+        if unknown:
+            raise CommandRejected(f"unknown joints {unknown[:5]}")
+        return np.array([self._index[n] for n in names])
 
     def apply(self, targets: JointTargets, now: float) -> None:
         """Store validated targets.

@@ -1,0 +1,319 @@
+"""Read and write the serialized form (CDR) of the stack's high-rate skin messages directly.
+
+Why: rclpy turns a serialized message into Python objects one nested field at a time. A
+TactileFrame (six pads, each with a Pose) cost a tactile driver ~1-5 ms to take, and a
+ContactArray (six contacts with headers, points and vectors) a grasp controller ~1 ms: most of
+what those nodes spent at 100 Hz in the whole chain. Read here, the same messages are a few
+dozen ``struct.unpack_from`` calls and zero-copy numpy views of the arrays (~20-50 us).
+
+Format: the RMW's plain CDR (XCDR1, little-endian; OMG DDS-XTypes 1.3, section 7.4.3.5, and the
+CDR chapter of CORBA 3.0, section 15.3): a 4-byte encapsulation header (``00 01`` then two
+option bytes), then the fields in declaration order, each primitive aligned to its own size
+(at most 8) counted from the end of that header, strings as a uint32 length including the
+terminating NUL, sequences as a uint32 count then the elements. Anything else (big-endian,
+XCDR2) raises :class:`CdrError`; callers fall back to rclpy's deserialization, and
+``test/test_cdr.py`` checks both directions against rclpy on random messages.
+
+No ROS imports: plain bytes in, tuples and numpy arrays out (and back).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+PLAIN_CDR_LE = b"\x00\x01"
+_ORIGIN = 4  # alignment is counted from the end of the encapsulation header
+
+_I32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
+_U16 = struct.Struct("<H")
+_F32 = struct.Struct("<f")
+_F64 = struct.Struct("<d")
+_F64X3 = struct.Struct("<3d")
+_F64X7 = struct.Struct("<7d")
+
+
+class CdrError(ValueError):
+    """Bytes that are not a plain little-endian CDR message of the expected type."""
+
+
+class CdrReader:
+    """Sequential reader of one message's fields."""
+
+    __slots__ = ("buffer", "position")
+
+    def __init__(self, buffer: bytes):
+        if len(buffer) < _ORIGIN or buffer[:2] != PLAIN_CDR_LE:
+            raise CdrError(f"not plain little-endian CDR (encapsulation {bytes(buffer[:2])!r})")
+        self.buffer = buffer
+        self.position = _ORIGIN
+
+    def _take(self, size: int) -> int:
+        """Align to ``size`` and reserve ``size`` bytes; returns their offset."""
+        position = self.position
+        position += -(position - _ORIGIN) % size
+        end = position + size
+        if end > len(self.buffer):
+            raise CdrError(f"message ends at byte {len(self.buffer)}, a field needs {end}")
+        self.position = end
+        return position
+
+    def u8(self) -> int:
+        return self.buffer[self._take(1)]
+
+    def boolean(self) -> bool:
+        return self.buffer[self._take(1)] != 0
+
+    def u16(self) -> int:
+        return _U16.unpack_from(self.buffer, self._take(2))[0]
+
+    def u32(self) -> int:
+        return _U32.unpack_from(self.buffer, self._take(4))[0]
+
+    def i32(self) -> int:
+        return _I32.unpack_from(self.buffer, self._take(4))[0]
+
+    def f32(self) -> float:
+        return _F32.unpack_from(self.buffer, self._take(4))[0]
+
+    def f64(self) -> float:
+        return _F64.unpack_from(self.buffer, self._take(8))[0]
+
+    def f64x3(self) -> tuple[float, float, float]:
+        position = self._take(8)
+        self.position = position + 24
+        if self.position > len(self.buffer):
+            raise CdrError("message ends inside a 3-vector")
+        return _F64X3.unpack_from(self.buffer, position)
+
+    def f64x7(self) -> tuple[float, ...]:
+        position = self._take(8)
+        self.position = position + 56
+        if self.position > len(self.buffer):
+            raise CdrError("message ends inside a pose")
+        return _F64X7.unpack_from(self.buffer, position)
+
+    def string(self) -> str:
+        length = self.u32()
+        start, end = self.position, self.position + length
+        if length == 0 or end > len(self.buffer) or self.buffer[end - 1] != 0:
+            raise CdrError(f"bad string of length {length} at byte {start}")
+        self.position = end
+        return bytes(self.buffer[start : end - 1]).decode("utf-8")
+
+    def array(self, dtype: str) -> np.ndarray:
+        """A sequence of a numeric type (``"<f4"``, ``"<f8"``, ``"u1"``), as a read-only view."""
+        count = self.u32()
+        item = np.dtype(dtype).itemsize
+        if count == 0:
+            return np.zeros(0, dtype)
+        start = self._take(item)
+        end = start + count * item
+        if end > len(self.buffer):
+            raise CdrError(f"sequence of {count} x {item} bytes runs past the message end")
+        self.position = end
+        return np.frombuffer(self.buffer, dtype, count, start)
+
+    def stamp_ns(self) -> int:
+        sec = self.i32()
+        return sec * 1_000_000_000 + self.u32()
+
+    def header(self) -> tuple[int, str]:
+        """std_msgs/Header: (stamp [ns], frame_id)."""
+        stamp = self.stamp_ns()
+        return stamp, self.string()
+
+
+class CdrWriter:
+    """Sequential writer of one message's fields."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self):
+        self.parts: list[bytes] = [PLAIN_CDR_LE + b"\x00\x00"]
+        self.size = _ORIGIN
+
+    def _pad(self, alignment: int) -> None:
+        padding = -(self.size - _ORIGIN) % alignment
+        if padding:
+            self.parts.append(b"\x00" * padding)
+            self.size += padding
+
+    def raw(self, data: bytes, alignment: int) -> None:
+        self._pad(alignment)
+        self.parts.append(data)
+        self.size += len(data)
+
+    def u8(self, value: int) -> None:
+        self.raw(bytes((value,)), 1)
+
+    def u16(self, value: int) -> None:
+        self.raw(_U16.pack(value), 2)
+
+    def u32(self, value: int) -> None:
+        self.raw(_U32.pack(value), 4)
+
+    def i32(self, value: int) -> None:
+        self.raw(_I32.pack(value), 4)
+
+    def f32(self, value: float) -> None:
+        self.raw(_F32.pack(value), 4)
+
+    def f64x7(self, values) -> None:
+        self.raw(_F64X7.pack(*values), 8)
+
+    def string(self, text: str) -> None:
+        data = text.encode("utf-8") + b"\x00"
+        self.u32(len(data))
+        self.raw(data, 1)
+
+    def array(self, values: np.ndarray, dtype: str) -> None:
+        data = np.ascontiguousarray(values, dtype=dtype)
+        self.u32(data.size)
+        if data.size:
+            self.raw(data.tobytes(), data.dtype.itemsize)
+
+    def header(self, stamp_ns: int, frame_id: str) -> None:
+        sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
+        self.i32(sec)
+        self.u32(nanosec)
+        self.string(frame_id)
+
+    def bytes(self) -> bytes:
+        return b"".join(self.parts)
+
+
+# ------------------------------------------------------------ humanoid_interfaces/TactileFrame
+@dataclass(frozen=True)
+class PadLayout:
+    """The fields of a TactilePad that do not change from frame to frame."""
+
+    name: str
+    frame_id: str
+    pose: tuple[float, ...]  # position x, y, z, orientation x, y, z, w (Pose field order)
+    rows: int
+    cols: int
+    pitch_x: float
+    pitch_y: float
+
+
+@dataclass(frozen=True)
+class PadData:
+    """One pad of a read TactileFrame; arrays are read-only views of the message bytes."""
+
+    layout: PadLayout
+    pressure: np.ndarray  # float32 [kPa]
+    shear_x: np.ndarray
+    shear_y: np.ndarray
+    status: np.ndarray  # uint8
+
+
+@dataclass(frozen=True)
+class TactileFrameData:
+    stamp_ns: int
+    frame_id: str
+    skin_id: str
+    sequence: int
+    pads: list[PadData]
+
+
+def read_tactile_frame(buffer: bytes) -> TactileFrameData:
+    """A serialized humanoid_interfaces/TactileFrame."""
+    reader = CdrReader(buffer)
+    stamp, frame_id = reader.header()
+    skin_id = reader.string()
+    sequence = reader.u32()
+    pads = []
+    for _ in range(reader.u32()):
+        name, pad_frame = reader.string(), reader.string()
+        pose = reader.f64x7()
+        rows, cols = reader.u16(), reader.u16()
+        pitch_x, pitch_y = reader.f32(), reader.f32()
+        layout = PadLayout(name, pad_frame, pose, rows, cols, pitch_x, pitch_y)
+        pressure, shear_x, shear_y = (reader.array("<f4") for _ in range(3))
+        pads.append(PadData(layout, pressure, shear_x, shear_y, reader.array("u1")))
+    return TactileFrameData(stamp, frame_id, skin_id, sequence, pads)
+
+
+def write_tactile_frame(
+    stamp_ns: int,
+    frame_id: str,
+    skin_id: str,
+    sequence: int,
+    layouts: list[PadLayout],
+    pressures,
+    shears_x=None,
+    shears_y=None,
+) -> bytes:
+    """A serialized humanoid_interfaces/TactileFrame (no per-taxel status)."""
+    writer = CdrWriter()
+    writer.header(stamp_ns, frame_id)
+    writer.string(skin_id)
+    writer.u32(sequence & 0xFFFFFFFF)
+    writer.u32(len(layouts))
+    empty = np.zeros(0, np.float32)
+    for index, layout in enumerate(layouts):
+        writer.string(layout.name)
+        writer.string(layout.frame_id)
+        writer.f64x7(layout.pose)
+        writer.u16(layout.rows)
+        writer.u16(layout.cols)
+        writer.f32(layout.pitch_x)
+        writer.f32(layout.pitch_y)
+        writer.array(pressures[index], "<f4")
+        writer.array(empty if shears_x is None else shears_x[index], "<f4")
+        writer.array(empty if shears_y is None else shears_y[index], "<f4")
+        writer.u32(0)  # status: empty (all taxels OK)
+    return writer.bytes()
+
+
+# ------------------------------------------------------------ humanoid_interfaces/ContactArray
+@dataclass(frozen=True)
+class ContactData:
+    stamp_ns: int
+    frame_id: str
+    pad: str
+    in_contact: bool
+    force_n: float
+    cop: tuple[float, float, float]
+    cop_pad: tuple[float, float, float]
+    normal: tuple[float, float, float]
+    shear_n: tuple[float, float, float]
+    area_m2: float
+    slip_score: float
+    slip: bool
+
+
+def read_contact_array(buffer: bytes) -> tuple[int, str, str, list[ContactData]]:
+    """A serialized humanoid_interfaces/ContactArray: (stamp [ns], frame_id, skin_id, contacts)."""
+    reader = CdrReader(buffer)
+    stamp, frame_id = reader.header()
+    skin_id = reader.string()
+    contacts = []
+    for _ in range(reader.u32()):
+        contact_stamp, contact_frame = reader.header()
+        pad = reader.string()
+        in_contact = reader.boolean()
+        force = reader.f64()
+        cop, cop_pad, normal, shear = reader.f64x3(), reader.f64x3(), reader.f64x3(), reader.f64x3()
+        area, slip_score = reader.f64(), reader.f64()
+        contacts.append(
+            ContactData(
+                contact_stamp,
+                contact_frame,
+                pad,
+                in_contact,
+                force,
+                cop,
+                cop_pad,
+                normal,
+                shear,
+                area,
+                slip_score,
+                reader.boolean(),
+            )
+        )
+    return stamp, frame_id, skin_id, contacts
