@@ -7,7 +7,7 @@ import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 
 from humanoid_common import cdr
-from humanoid_interfaces.msg import Contact, ContactArray, TactileFrame, TactilePad
+from humanoid_interfaces.msg import Contact, ContactArray, JointCommand, TactileFrame, TactilePad
 
 
 def random_frame(rng: np.random.Generator, shear: bool, status: bool) -> TactileFrame:
@@ -172,3 +172,59 @@ def test_truncated_or_foreign_bytes_are_refused() -> None:
     frame = serialize_message(random_frame(np.random.default_rng(3), True, True))
     with pytest.raises(cdr.CdrError):
         cdr.read_tactile_frame(frame[: len(frame) - 13])
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_template_writer_matches_the_field_by_field_write(seed: int) -> None:
+    rng = np.random.default_rng(300 + seed)
+    msg = random_frame(rng, shear=True, status=False)
+    layouts = [
+        cdr.PadLayout(
+            p.name, p.frame_id, (0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 1.0), p.rows, p.cols, 0.004, 0.005
+        )
+        for p in msg.pads
+    ]
+    shear = seed % 2 == 0
+    writer = cdr.TactileFrameWriter("hand", "skin", layouts, shear=shear)
+    for _ in range(3):  # the template is reused: nothing of a frame leaks into the next
+        stamp, sequence = int(rng.integers(0, 2**60)), int(rng.integers(0, 2**33))
+        arrays = [[rng.normal(size=lay.rows * lay.cols) for lay in layouts] for _ in range(3)]
+        expected = cdr.write_tactile_frame(
+            stamp,
+            "hand",
+            "skin",
+            sequence,
+            layouts,
+            arrays[0],
+            arrays[1] if shear else None,
+            arrays[2] if shear else None,
+        )
+        got = writer.write(stamp, sequence, *(arrays if shear else arrays[:1]))
+        assert deserialize_message(got, TactileFrame) == deserialize_message(expected, TactileFrame)
+    if layouts and layouts[0].rows * layouts[0].cols:
+        wrong = [np.zeros(lay.rows * lay.cols + 1) for lay in layouts]
+        with pytest.raises(cdr.CdrError, match="taxels"):
+            writer.write(0, 0, wrong, wrong, wrong)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_joint_command_reads_as_rclpy_wrote_it(seed: int) -> None:
+    rng = np.random.default_rng(400 + seed)
+    msg = JointCommand()
+    msg.header.stamp.sec, msg.header.stamp.nanosec = int(rng.integers(0, 10**6)), 123
+    msg.header.frame_id = "x" * int(rng.integers(0, 4))
+    msg.source = "right_hand"[: int(rng.integers(0, 11))]
+    count = int(rng.integers(0, 30))
+    msg.name = [f"joint_{i}" + "_" * int(rng.integers(0, 4)) for i in range(count)]
+    msg.position = rng.normal(size=count).tolist()
+    msg.velocity = rng.normal(size=count).tolist() if seed % 2 else []
+    msg.effort = rng.normal(size=count).tolist() if seed % 3 else []
+    msg.kp, msg.kd = (
+        rng.uniform(0, 100, size=count).tolist(),
+        rng.uniform(0, 5, size=count).tolist(),
+    )
+    data = cdr.read_joint_command(serialize_message(msg))
+    assert data.stamp_ns == msg.header.stamp.sec * 10**9 + 123
+    assert (data.source, data.name) == (msg.source, tuple(msg.name))
+    for field in ("position", "velocity", "effort", "kp", "kd"):
+        np.testing.assert_array_equal(getattr(data, field), np.asarray(getattr(msg, field)))

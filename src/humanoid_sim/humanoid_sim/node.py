@@ -19,12 +19,18 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import WrenchStamped
-from humanoid_common.cdr import write_tactile_frame
+from humanoid_common.cdr import (
+    CdrError,
+    JointCommandData,
+    TactileFrameWriter,
+    read_joint_command,
+)
 from humanoid_common.lifecycle import profiled, run_node
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, Imu, JointState
 
@@ -92,7 +98,9 @@ class SimNode(Node):
             )
         }
         self._make_publishers()
-        self.create_subscription(JointCommand, "/joint_command", self._on_command, COMMAND_QOS)
+        self.create_subscription(
+            JointCommand, "/joint_command", self._on_command, COMMAND_QOS, raw=True
+        )
         self.create_service(ResetSim, "/sim/reset", self._on_reset)
         self.create_service(ApplyWrench, "/sim/apply_wrench", self._on_apply_wrench)
         self.create_service(SetObjectMass, "/sim/set_object_mass", self._on_set_mass)
@@ -139,11 +147,16 @@ class SimNode(Node):
         }
         # Skin frames are written straight to CDR (humanoid_common.cdr) and published as bytes:
         # building six nested TactilePad messages cost ~1 ms per frame.
-        self._pad_layouts = {
-            name: [conv.pad_layout(layout) for layout in layouts]
+        self._skin_base = {skin.name: skin.base_link for skin in self.robot.skins}
+        self._skin_writers = {
+            name: TactileFrameWriter(
+                self._skin_base[name],
+                name,
+                [conv.pad_layout(layout) for layout in layouts],
+                shear=True,
+            )
             for name, layouts in self.sim.tactile.layouts.items()
         }
-        self._skin_base = {skin.name: skin.base_link for skin in self.robot.skins}
         # Images: reliable keep-last 2. Best-effort 1-2 MB samples lost ~80% of frames between
         # processes here (measured: 2.5 of 15 Hz received); a reliable writer with a short
         # keep-last history never blocks the loop, and best-effort readers still match it.
@@ -342,12 +355,9 @@ class SimNode(Node):
     def _publish_tactile(self, stamp, readings) -> None:
         stamp_ns = conv.stamp_to_ns(stamp)
         for skin, pads in readings.items():
-            raw = write_tactile_frame(
+            raw = self._skin_writers[skin].write(
                 stamp_ns,
-                self._skin_base[skin],
-                skin,
                 self._counts["tactile"],
-                self._pad_layouts[skin],
                 [reading.pressure_kpa for reading in pads],
                 [reading.shear_x_kpa for reading in pads],
                 [reading.shear_y_kpa for reading in pads],
@@ -411,16 +421,30 @@ class SimNode(Node):
         self._counts["ground_truth"] += 1
 
     # ----------------------------------------------------------------------- inputs
-    def _on_command(self, msg: JointCommand) -> None:
+    def _on_command(self, raw: bytes) -> None:
+        """A JointCommand, taken serialized and read with humanoid_common.cdr (rclpy's
+        conversion to a message object cost more than validating and applying it)."""
+        try:
+            msg = read_joint_command(raw)
+        except CdrError:
+            full = deserialize_message(raw, JointCommand)
+            msg = JointCommandData(
+                conv.stamp_to_ns(full.header.stamp),
+                full.source,
+                tuple(full.name),
+                *(conv.as_numpy(getattr(full, f)) for f in ("position", "velocity", "effort")),
+                conv.as_numpy(full.kp),
+                conv.as_numpy(full.kd),
+            )
         with self._cv:
             try:
                 self.sim.command(
                     name=msg.name,
-                    position=conv.as_numpy(msg.position),
-                    velocity=conv.as_numpy(msg.velocity),
-                    effort=conv.as_numpy(msg.effort),
-                    kp=conv.as_numpy(msg.kp),
-                    kd=conv.as_numpy(msg.kd),
+                    position=msg.position,
+                    velocity=msg.velocity,
+                    effort=msg.effort,
+                    kp=msg.kp,
+                    kd=msg.kd,
                 )
             except CommandRejected as error:
                 self.get_logger().warn(
@@ -429,7 +453,7 @@ class SimNode(Node):
                 )
                 return
             if msg.source:
-                answered = conv.stamp_to_ns(msg.header.stamp)
+                answered = msg.stamp_ns
                 self._answered_ns[msg.source] = max(answered, self._answered_ns.get(msg.source, -1))
             self._cv.notify_all()
 

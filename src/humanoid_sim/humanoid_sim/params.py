@@ -86,7 +86,7 @@ PARAMETERS = (
     ),
     ParamSpec(
         "lockstep_resend_s",
-        0.05,
+        0.2,
         "Wall time after which lockstep publishes an unanswered state again (a reliable "
         "sample lost under load is otherwise only repaired at the DDS heartbeat, ~3 s); the "
         "controllers answer a repeated stamp with their command for it. At least 4x the "
