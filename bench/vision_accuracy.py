@@ -109,15 +109,7 @@ def main() -> int:
     from vision_node.synthetic.scene_model import CLASS_NAMES
 
     load_before = os.getloadavg()
-    if args.models:
-        folder = pathlib.Path(args.models).resolve()
-        config = DetectorConfig(
-            model=str(folder / "scene_objects.onnx"),
-            class_names=str(folder / "scene_objects.yaml"),
-            threads=1,
-        )
-    else:
-        config = DetectorConfig(threads=1)
+    config = DetectorConfig.from_folder(args.models, threads=1)
     detector = HeatmapDetector(config)
     pipeline = VisionPipeline(detector, LocalizerParams())
 

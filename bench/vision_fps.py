@@ -17,7 +17,8 @@ node's own stage times from /diagnostics.
 Both parts print the load average (machines are shared). Target (issue): decode -> detect ->
 3D -> publish <= 15 ms per frame on one core; 30 fps sustained without backlog.
 
-Usage: bench/vision_fps.py [--frames 300] [--seconds 20] [--rate-hz 30]
+Usage: bench/vision_fps.py [--frames 300] [--seconds 20] [--rate-hz 30] [--models DIR]
+(``--models``: a folder holding ``scene_objects.onnx`` and ``scene_objects.yaml`` for part 1.)
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def render_messages(count: int):
     return messages
 
 
-def part_one(messages, frames: int, core: int) -> dict:
+def part_one(messages, frames: int, core: int, models: str | None = None) -> dict:
     """Per-stage cost in this process, pinned to ``core``."""
     import rclpy
     from geometry_msgs.msg import PoseStamped
@@ -106,7 +107,9 @@ def part_one(messages, frames: int, core: int) -> dict:
 
     os.sched_setaffinity(0, {core})
     intrinsics = CameraIntrinsics(606.0, 606.0, 320.0, 240.0, 640, 480)
-    pipeline = VisionPipeline(HeatmapDetector(DetectorConfig(threads=1)))
+    # A candidate model folder (part 1 only; part 2 runs the node as configured).
+    config = DetectorConfig.from_folder(models, threads=1)
+    pipeline = VisionPipeline(HeatmapDetector(config))
     rclpy.init()
     node = rclpy.create_node("vision_bench")
     detections_pub = node.create_publisher(DetectionArray, "/bench/detections", 10)
@@ -243,6 +246,9 @@ def main() -> int:
     parser.add_argument("--scenes", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate-hz", type=float, default=30.0)
+    parser.add_argument(
+        "--models", default=None, help="model folder for part 1 (default: the shipped one)"
+    )
     args = parser.parse_args()
     configure_environment()
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
@@ -250,7 +256,7 @@ def main() -> int:
     node_core, bench_core = cores[0], cores[-1]
     load_before = os.getloadavg()
     messages = render_messages(args.scenes)
-    one = part_one(messages, args.frames, node_core)
+    one = part_one(messages, args.frames, node_core, args.models)
     load_middle = os.getloadavg()
     two = part_two(messages, args.seconds, args.rate_hz, (node_core, bench_core))
     print(

@@ -192,24 +192,31 @@ def train(crops, labels, args, sample_weight=None) -> CropClassifier:
     return net
 
 
-def from_onnx(path: str) -> CropClassifier:
-    """A classifier rebuilt from its export (batch norm folded: identity statistics)."""
+def from_onnx(path: str) -> list[CropClassifier]:
+    """The classifier(s) rebuilt from an export (batch norm folded: identity statistics); an
+    export of :class:`Average` gives each of its classifiers."""
     import onnx
     from onnx import numpy_helper
 
     values = {i.name: numpy_helper.to_array(i).copy() for i in onnx.load(path).graph.initializer}
     convs = sorted((k for k in values if k.startswith("onnx::Conv_")), key=lambda k: int(k[11:]))
-    net = CropClassifier(len(CLASS_NAMES) + 1, values[convs[0]].shape[0])
-    with torch.no_grad():
-        for block, weight, bias in zip(net.features, convs[0::2], convs[1::2], strict=True):
-            block[0].weight.copy_(torch.from_numpy(values[weight]))
-            block[1].weight.fill_(1.0)
-            block[1].bias.copy_(torch.from_numpy(values[bias]))
-            block[1].running_mean.zero_()
-            block[1].running_var.fill_(1.0 - block[1].eps)
-        net.classify.weight.copy_(torch.from_numpy(values["net.classify.weight"]))
-        net.classify.bias.copy_(torch.from_numpy(values["net.classify.bias"]))
-    return net.eval()
+    heads = sorted(k[: -len("classify.weight")] for k in values if k.endswith("classify.weight"))
+    per_net = len(convs) // len(heads)
+    nets = []
+    for number, head in enumerate(heads):
+        mine = convs[number * per_net : (number + 1) * per_net]
+        net = CropClassifier(len(CLASS_NAMES) + 1, values[mine[0]].shape[0])
+        with torch.no_grad():
+            for block, weight, bias in zip(net.features, mine[0::2], mine[1::2], strict=True):
+                block[0].weight.copy_(torch.from_numpy(values[weight]))
+                block[1].weight.fill_(1.0)
+                block[1].bias.copy_(torch.from_numpy(values[bias]))
+                block[1].running_mean.zero_()
+                block[1].running_var.fill_(1.0 - block[1].eps)
+            net.classify.weight.copy_(torch.from_numpy(values[head + "classify.weight"]))
+            net.classify.bias.copy_(torch.from_numpy(values[head + "classify.bias"]))
+        nets.append(net.eval())
+    return nets
 
 
 class Average(torch.nn.Module):
@@ -270,6 +277,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--hard-weight", type=float, default=2.0)
     parser.add_argument(
+        "--candidate-threshold",
+        type=float,
+        default=PROPOSAL_THRESHOLD,
+        help="stage-1 peaks at least this are candidate crops of newly rendered seeds",
+    )
+    parser.add_argument(
         "--average-with",
         default=None,
         help="a previous classifier (.onnx) to average with the new one in the export",
@@ -303,7 +316,7 @@ def main(argv=None) -> int:
         DetectorConfig(
             model=str(out / "scene_objects.onnx"),
             class_names=str(class_file),
-            score_threshold=PROPOSAL_THRESHOLD,
+            score_threshold=args.candidate_threshold,
             iou_threshold=0.3,
         )
     )
@@ -311,6 +324,12 @@ def main(argv=None) -> int:
     all_crops, all_labels = [], []
     for seed in args.crop_seeds:
         cache = pathlib.Path(args.cache) / f"crops_{seed}_{args.frames}.npz"
+        if args.candidate_threshold != PROPOSAL_THRESHOLD:
+            other = cache.with_name(f"{cache.stem}_p{args.candidate_threshold}.npz")
+            if other.is_file() or not cache.is_file():
+                cache = other
+            else:
+                print(f"seed {seed}: candidates >= {PROPOSAL_THRESHOLD} (cached), not lower")
         if cache.is_file():
             data = np.load(cache)
             crops, labels = data["crops"], data["labels"]
@@ -340,8 +359,9 @@ def main(argv=None) -> int:
     net = train(crops, labels, args, sample_weight)
     train_s = time.perf_counter() - start
     parameters = sum(p.numel() for p in net.parameters())
+    torch.save(net.state_dict(), pathlib.Path(args.cache) / f"classifier_seed{args.seed}.pt")
     if args.average_with:
-        net = Average([from_onnx(args.average_with), net]).eval()
+        net = Average([*from_onnx(args.average_with), net]).eval()
     classifier_kb = export(net, out / "scene_objects_classifier.onnx")
     write_class_file(class_file, offsets, stage_two)
     offsets = calibrate_offsets(out, make_generator, args.calibration_frames, stage_two)

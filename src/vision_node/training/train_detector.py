@@ -253,7 +253,9 @@ def write_class_file(
         "# marker per class; classifier: second stage, run on candidates whose heatmap peak\n"
         "# is at least proposal_threshold; centre_offset_model: [a, b, c] for a class whose\n"
         "# offset depends on its pose: offset [m] = a x box's smaller extent + b x depth\n"
-        "# spread + c.\n"
+        "# spread + c. Decision rules of the two stages (peak_weight, mirror, containment,\n"
+        "# score_thresholds, ...; see vision_node.detectors.heatmap_detector.DecisionRules)\n"
+        "# are tuned per classifier on a validation seed by training/tune_decision.py.\n"
     )
     path.write_text(header + yaml.safe_dump(data, sort_keys=False))
 

@@ -42,6 +42,21 @@ class DetectorConfig:
     max_detections: int = 50
     threads: int = 1
 
+    @classmethod
+    def from_folder(cls, folder, threads: int = 1) -> DetectorConfig:
+        """The stack's detector files (scene_objects.onnx, scene_objects.yaml) in ``folder``
+        (a candidate model set, for benchmarks and tuning); None or "": the shipped ones."""
+        if not folder:
+            return cls(threads=threads)
+        import pathlib
+
+        folder = pathlib.Path(folder).resolve()
+        return cls(
+            model=str(folder / "scene_objects.onnx"),
+            class_names=str(folder / "scene_objects.yaml"),
+            threads=threads,
+        )
+
 
 class Detector(abc.ABC):
     """Base class of detectors.

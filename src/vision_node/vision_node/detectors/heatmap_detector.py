@@ -14,6 +14,9 @@ peaks above ``proposal_threshold`` (any class) are only candidates: a second net
 a full-resolution crop of each (colour and relative depth, see :mod:`crops`) as one of the
 classes or background, and its probability is the detection's score. The heatmap at 320x240
 finds objects reliably but confuses small ones' classes; the crop at full resolution does not.
+Which classified candidates become detections (thresholds, combining the heatmap peak, the
+mirrored second pass, duplicate suppression) is :class:`DecisionRules`, read from the class
+file and tuned on a validation seed by ``training/tune_decision.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,72 @@ OUTPUTS = ("peaks", "size", "offset")
 # a duplicate (bench/vision_accuracy.py: 27 of 59 false positives were such duplicates; this
 # threshold removes 17 of them, recall unchanged; 0.3 removed 23 but risks two real objects).
 CONTAINED = 0.5
+MIRROR_MODES = ("mean", "min", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class DecisionRules:
+    """What the two-stage detector keeps of its networks' outputs.
+
+    Defaults come from the node's settings (``score_threshold``, ``iou_threshold``) and the
+    class file (keys ``proposal_threshold``, ``proposal_iou``, ``score_thresholds``,
+    ``background_margin``, ``mirror``, ``containment``, ``cross_class_containment``), where
+    ``training/tune_decision.py`` writes them after tuning on a validation seed.
+
+    Attributes:
+        proposal_threshold: Heatmap peaks (any class) at least this are candidates.
+        proposal_iou: NMS of the candidates (across classes) before classification.
+        score_threshold: The node's minimum score (a floor for every class).
+        class_thresholds: Per class id minimum score (the larger of it and the floor counts);
+            empty: the floor alone.
+        background_margin: Minimum class probability minus background probability.
+        mirror: Crop and mirror image: ``mean`` of the probabilities, ``min`` (the class of
+            the mean, the smaller of the two scores), ``none`` (crop alone, half the cost).
+        iou_threshold: NMS across classes after classification.
+        containment: Drop a detection lying by more than this fraction of its area inside a
+            better one (1: off).
+        cross_class_containment: Containment across classes, not only within one.
+        peak_weight: A candidate is kept when the classifier's probability p and the heatmap
+            peak h combined, ``p ** (1 - peak_weight) * h ** peak_weight`` (0: p alone), reach
+            the threshold; its score (and so which of overlapping boxes wins) stays p.
+    """
+
+    proposal_threshold: float = 0.1
+    proposal_iou: float = 0.45
+    score_threshold: float = 0.5
+    class_thresholds: tuple[float, ...] = ()
+    background_margin: float = 0.0
+    mirror: str = "mean"
+    iou_threshold: float = 0.45
+    containment: float = CONTAINED
+    cross_class_containment: bool = False
+    peak_weight: float = 0.0
+
+    def __post_init__(self):
+        if self.mirror not in MIRROR_MODES:
+            raise ModelError(f"mirror = {self.mirror!r}: expected one of {MIRROR_MODES}")
+        values = (
+            self.proposal_threshold,
+            self.proposal_iou,
+            self.score_threshold,
+            *self.class_thresholds,
+            self.iou_threshold,
+            self.containment,
+            self.peak_weight,
+        )
+        if not all(0.0 <= float(v) <= 1.0 for v in values) or self.containment <= 0.0:
+            raise ModelError(f"decision rules {self}: thresholds must lie in [0, 1]")
+        if not -1.0 <= self.background_margin <= 1.0:
+            raise ModelError(f"background_margin = {self.background_margin}: expected [-1, 1]")
+
+    def threshold(self, class_id: int) -> float:
+        """Minimum score of class ``class_id``."""
+        if class_id < len(self.class_thresholds):
+            return max(self.score_threshold, self.class_thresholds[class_id])
+        return self.score_threshold
+
+    def replace(self, **changes) -> DecisionRules:
+        return dataclasses.replace(self, **changes)
 
 
 class HeatmapDetector(OnnxDetector):
@@ -82,6 +151,10 @@ class HeatmapDetector(OnnxDetector):
         """The second stage named in the class file (``classifier:``), if any."""
         meta = self.class_file.metadata
         self.classifier = None
+        self.rules = DecisionRules(
+            score_threshold=float(self.config.score_threshold),
+            iou_threshold=float(self.config.iou_threshold),
+        )
         if not meta.get("classifier"):
             return
         path = self.class_path.parent / str(meta["classifier"])
@@ -103,8 +176,30 @@ class HeatmapDetector(OnnxDetector):
             )
         self.crop_size = int(shape[2])
         self.crop_context = float(meta.get("classifier_context", 1.3))
-        self.proposal_threshold = float(meta.get("proposal_threshold", 0.1))
         self.classifier_input = inputs[0].name
+        self._outputs = len(self.class_names) + 1
+        per_class = meta.get("score_thresholds") or {}
+        unknown = sorted(set(per_class) - set(self.class_names))
+        if not isinstance(per_class, dict) or unknown:
+            raise ModelError(
+                f"class file {self.class_path}: score_thresholds must map class names "
+                f"{list(self.class_names)} to scores (unknown: {unknown})"
+            )
+        self.rules = DecisionRules(
+            proposal_threshold=float(meta.get("proposal_threshold", 0.1)),
+            proposal_iou=float(meta.get("proposal_iou", self.config.iou_threshold)),
+            score_threshold=float(self.config.score_threshold),
+            class_thresholds=tuple(float(per_class.get(name, 0.0)) for name in self.class_names)
+            if per_class
+            else (),
+            background_margin=float(meta.get("background_margin", 0.0)),
+            mirror=str(meta.get("mirror", "mean")),
+            iou_threshold=float(self.config.iou_threshold),
+            containment=float(meta.get("containment", CONTAINED)),
+            cross_class_containment=bool(meta.get("cross_class_containment", False)),
+            peak_weight=float(meta.get("peak_weight", 0.0)),
+        )
+        self.proposal_threshold = self.rules.proposal_threshold
 
     def detect(
         self,
@@ -126,9 +221,9 @@ class HeatmapDetector(OnnxDetector):
             size,
             offset,
             self.stride,
-            self.proposal_threshold if two_stage else self.config.score_threshold,
+            self.rules.proposal_threshold if two_stage else self.config.score_threshold,
             self.config.max_detections,
-            self.config.iou_threshold,
+            self.rules.proposal_iou if two_stage else self.config.iou_threshold,
         )
         detections = self.to_detections(raw, box, rgb.shape[1], rgb.shape[0])
         if two_stage and detections:
@@ -146,36 +241,72 @@ class HeatmapDetector(OnnxDetector):
             self.crop_size,
             self.crop_context,
         )
-        # Each crop and its mirror image, probabilities averaged (steadier than either).
-        both = np.concatenate([crops, crops[..., ::-1]])
-        (probabilities,) = self.classifier.run(None, {self.classifier_input: both})
-        probabilities = 0.5 * (probabilities[: len(crops)] + probabilities[len(crops) :])
+        if self.rules.mirror != "none":
+            # Each crop and its mirror image (both scores combined: steadier than either).
+            crops = np.concatenate([crops, crops[..., ::-1]])
+        (probabilities,) = self.classifier.run(None, {self.classifier_input: crops})
+        return self.decide(candidates, probabilities.reshape(-1, len(candidates), self._outputs))
+
+    def decide(
+        self,
+        candidates: list[Detection],
+        probabilities: np.ndarray,
+        rules: DecisionRules | None = None,
+    ) -> list[Detection]:
+        """The detections kept from classified candidates (pure: also replayed by
+        ``training/tune_decision.py`` on cached network outputs).
+
+        Args:
+            candidates: Stage-1 proposals (box in source pixels).
+            probabilities: (1 or 2, N, classes + 1) classifier outputs of the crops (and of
+                their mirror images), background last.
+            rules: Decision rules (default: this detector's).
+        """
+        rules = rules or self.rules
+        classes = len(self.class_names)
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        mean = probabilities.mean(axis=0)
+        if rules.mirror == "none" or probabilities.shape[0] == 1:
+            chosen = probabilities[0]
+        else:
+            chosen = mean
         kept = []
-        for candidate, p in zip(candidates, probabilities, strict=True):
-            class_id = int(np.argmax(p[: len(self.class_names)]))
+        for index, candidate in enumerate(candidates):
+            p = chosen[index]
+            class_id = int(np.argmax(p[:classes]))
             score = float(p[class_id])
-            if score >= self.config.score_threshold:
-                kept.append(
-                    dataclasses.replace(
-                        candidate,
-                        class_id=class_id,
-                        class_name=self.class_names[class_id],
-                        score=score,
-                    )
+            if rules.mirror == "min" and probabilities.shape[0] > 1:
+                score = float(np.min(probabilities[:, index, class_id]))
+            evidence = score
+            if rules.peak_weight > 0.0:
+                peak = max(candidate.score, 0.0)
+                evidence = score ** (1.0 - rules.peak_weight) * peak**rules.peak_weight
+            if evidence < rules.threshold(class_id):
+                continue
+            if float(p[class_id] - p[classes]) < rules.background_margin:
+                continue
+            kept.append(
+                dataclasses.replace(
+                    candidate, class_id=class_id, class_name=self.class_names[class_id], score=score
                 )
+            )
         kept.sort(key=lambda d: -d.score)
+        if not kept:
+            return kept
         # Two candidates on one object: keep the better (across classes).
         boxes = np.array([d.box.corners() for d in kept]).reshape(-1, 4)
         scores = np.array([d.score for d in kept])
-        keep = non_max_suppression(boxes, scores, self.config.iou_threshold, len(kept) or 1)
-        kept = [kept[i] for i in keep] if kept else []
-        if len(kept) > 1:
+        keep = non_max_suppression(boxes, scores, rules.iou_threshold, len(kept))
+        kept = [kept[i] for i in keep]
+        if len(kept) > 1 and rules.containment < 1.0:
             # A proposal on part of an object inside the box of the whole, same class.
             boxes = np.array([d.box.corners() for d in kept]).reshape(-1, 4)
             scores = np.array([d.score for d in kept])
-            classes = np.array([d.class_id for d in kept])
-            kept = [kept[i] for i in suppress_contained(boxes, scores, classes, CONTAINED)]
-        return kept
+            ids = np.array([d.class_id for d in kept])
+            if rules.cross_class_containment:
+                ids = np.zeros_like(ids)
+            kept = [kept[i] for i in suppress_contained(boxes, scores, ids, rules.containment)]
+        return kept[: self.config.max_detections]
 
     def describe(self) -> str:
         text = super().describe()
