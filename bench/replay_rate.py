@@ -45,9 +45,9 @@ STREAMS = (
 def count_subscriber(seconds_idle: float) -> int:
     """Subscriber process: count messages on STREAMS until idle; print the counts as JSON."""
     import rclpy
+    from humanoid_common.lifecycle import make_executor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-    from humanoid_bag.rosio import make_executor
     from humanoid_bag.typesupport import message_class
 
     types = {

@@ -228,3 +228,14 @@ def test_a_joint_command_reads_as_rclpy_wrote_it(seed: int) -> None:
     assert (data.source, data.name) == (msg.source, tuple(msg.name))
     for field in ("position", "velocity", "effort", "kp", "kd"):
         np.testing.assert_array_equal(getattr(data, field), np.asarray(getattr(msg, field)))
+
+
+def test_the_leading_stamp_of_a_serialized_message() -> None:
+    msg = random_contacts(np.random.default_rng(9))
+    raw = serialize_message(msg)
+    s = msg.header.stamp
+    assert cdr.leading_stamp_ns(raw) == s.sec * 10**9 + s.nanosec
+    big = b"\x00\x00\x00\x00" + (-3).to_bytes(4, "big", signed=True) + (7).to_bytes(4, "big")
+    assert cdr.leading_stamp_ns(big) == -3 * 10**9 + 7
+    with pytest.raises(cdr.CdrError):
+        cdr.leading_stamp_ns(raw[:10])

@@ -12,7 +12,6 @@ import collections
 import json
 import os
 import pathlib
-import struct
 import threading
 
 
@@ -22,6 +21,8 @@ class Watcher:
 
     def __init__(self) -> None:
         import rclpy
+        from humanoid_common.cdr import leading_stamp_ns
+        from humanoid_common.lifecycle import make_executor
         from rclpy.context import Context
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
         from rclpy.signals import SignalHandlerOptions
@@ -29,9 +30,7 @@ class Watcher:
         from std_msgs.msg import String
         from std_srvs.srv import Trigger
 
-        from humanoid_bag.rosio import make_executor
-
-        self._rclpy, self._trigger = rclpy, Trigger
+        self._rclpy, self._trigger, self._stamp_ns = rclpy, Trigger, leading_stamp_ns
         self.context = Context()
         # args=[]: the demo's own command line (NAME:=VALUE launch arguments) is no remap rule.
         rclpy.init(args=[], context=self.context, signal_handler_options=SignalHandlerOptions.NO)
@@ -67,10 +66,7 @@ class Watcher:
             self._executor.spin_once(timeout_sec=0.1)
 
     def _on_clock(self, data: bytes) -> None:
-        # CDR: 4-byte encapsulation header, then builtin_interfaces/Time (int32 sec, uint32 ns).
-        little = data[1] == 1
-        sec, nanosec = struct.unpack_from("<iI" if little else ">iI", data, 4)
-        self.sim_time_s = sec + nanosec * 1e-9
+        self.sim_time_s = self._stamp_ns(data) * 1e-9
 
     def _on_status(self, msg) -> None:
         try:

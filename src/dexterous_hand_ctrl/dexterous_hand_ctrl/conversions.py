@@ -20,17 +20,6 @@ def stamp_ns(stamp) -> int:
     return stamp.sec * 1_000_000_000 + stamp.nanosec
 
 
-def serialized_stamp_ns(raw: bytes) -> int:
-    """header.stamp of a serialized message whose first field is a std_msgs/Header [ns].
-
-    CDR: a 4-byte encapsulation header (byte 1: 1 little-endian, 0 big-endian), then
-    stamp.sec (int32) and stamp.nanosec (uint32).
-    """
-    order = "little" if raw[1] & 1 else "big"
-    sec = int.from_bytes(raw[4:8], order, signed=True)
-    return sec * 1_000_000_000 + int.from_bytes(raw[8:12], order)
-
-
 def as_array(values) -> np.ndarray:
     """A float64 sequence field (array.array on rclpy) as numpy without copying when possible."""
     if isinstance(values, array.array) and values.typecode == "d":

@@ -19,6 +19,7 @@ import numpy as np
 import pinocchio as pin
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from humanoid_common.cdr import leading_stamp_ns
 from humanoid_common.lifecycle import run_node
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
@@ -196,15 +197,13 @@ class HandControllerNode(Node):
     def _on_contacts(self, raw: bytes) -> None:
         received = time.monotonic()
         self._counts["contacts"] += 1
-        self._contacts = (conv.serialized_stamp_ns(raw), raw)
+        self._contacts = (leading_stamp_ns(raw), raw)
         if self._pending is not None and self._contacts[0] >= self._pending[0]:
             self._step(received)
 
     def _on_frame(self, raw: bytes) -> None:
         self._counts["frames"] += 1
-        # CDR: 4-byte encapsulation header, then header.stamp (int32 sec, uint32 nanosec).
-        sec = int.from_bytes(raw[4:8], "little", signed=True)
-        self._frame_stamp = sec + int.from_bytes(raw[8:12], "little") * 1e-9
+        self._frame_stamp = leading_stamp_ns(raw) * 1e-9
 
     def _on_odometry(self, msg: Odometry) -> None:
         self._odometry = msg

@@ -26,7 +26,7 @@ import threading
 import time
 
 import rclpy
-from humanoid_common.lifecycle import ignore_signals, stop_on_signals
+from humanoid_common.lifecycle import ignore_signals, make_executor, stop_on_signals
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
@@ -34,11 +34,7 @@ from humanoid_bag.cli import positive_float, positive_int, split_ros_args
 from humanoid_bag.core.qos import request_for_offers
 from humanoid_bag.core.topics import absolute_topic
 from humanoid_bag.errors import HumanoidBagError
-from humanoid_bag.rosio import (
-    make_executor,
-    qos_from_rclpy,
-    qos_to_rclpy,
-)
+from humanoid_bag.rosio import qos_from_rclpy, qos_to_rclpy
 from humanoid_bag.storage import STORAGES, BagWriter
 from humanoid_bag.typesupport import DefinitionSource, TypeSupportError, message_class
 

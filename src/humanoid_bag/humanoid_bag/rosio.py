@@ -63,16 +63,3 @@ def _policy(enum, name: str, fallback):
     if name == "unknown":
         return fallback
     return enum[name.upper()]
-
-
-def make_executor(context=None):
-    """rclpy's EventsExecutor where it exists (it drains several times more small messages per
-    second than the SingleThreadedExecutor, ENVIRONMENT.md), else the SingleThreadedExecutor."""
-    try:
-        from rclpy.experimental import EventsExecutor
-
-        return EventsExecutor(context=context)
-    except ImportError:
-        from rclpy.executors import SingleThreadedExecutor
-
-        return SingleThreadedExecutor(context=context)

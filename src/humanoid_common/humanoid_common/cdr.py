@@ -40,6 +40,18 @@ class CdrError(ValueError):
     """Bytes that are not a plain little-endian CDR message of the expected type."""
 
 
+def leading_stamp_ns(buffer: bytes) -> int:
+    """The time a serialized message starts with (a std_msgs/Header's stamp, or a
+    builtin_interfaces/Time such as rosgraph_msgs/Clock) [ns], in either byte order.
+
+    Cheap enough for every sample of a stream that is otherwise only counted or kept serialized.
+    """
+    if len(buffer) < _ORIGIN + 8:
+        raise CdrError(f"{len(buffer)} bytes: too short for a stamp")
+    sec, nanosec = struct.unpack_from("<iI" if buffer[1] & 1 else ">iI", buffer, _ORIGIN)
+    return sec * 1_000_000_000 + nanosec
+
+
 class CdrReader:
     """Sequential reader of one message's fields."""
 

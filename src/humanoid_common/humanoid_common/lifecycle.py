@@ -56,7 +56,7 @@ def ignore_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def make_executor(context) -> rclpy.executors.Executor:
+def make_executor(context=None) -> rclpy.executors.Executor:
     """rclpy's EventsExecutor where this rclpy has it, else the SingleThreadedExecutor.
 
     The EventsExecutor (C++) dispatches a callback without rebuilding a wait set: it drains
@@ -90,20 +90,14 @@ def spin_until(node: Node, stop: threading.Event, program: str = "node") -> None
     """
     executor = make_executor(node.context)
     executor.add_node(node)
-    if isinstance(executor, SingleThreadedExecutor):
-
-        def spin_slice() -> None:
-            executor.spin_once(timeout_sec=STOP_CHECK_S)
-
-    else:
-
-        def spin_slice() -> None:
-            executor.spin_until_future_complete(Future(), timeout_sec=STOP_CHECK_S)
-
+    events = not isinstance(executor, SingleThreadedExecutor)
     try:
         with profiled(program):
             while not stop.is_set() and node.context.ok():
-                spin_slice()
+                if events:
+                    executor.spin_until_future_complete(Future(), timeout_sec=STOP_CHECK_S)
+                else:
+                    executor.spin_once(timeout_sec=STOP_CHECK_S)
     except ExternalShutdownException:
         pass
     finally:
