@@ -346,14 +346,13 @@ class SimNode(Node):
         if not repeat:
             self._counts["state"] += 1
         if "tactile" in out:
-            self._publish_tactile(stamp, out["tactile"])
+            self._publish_tactile(now_ns, out["tactile"])
         if "camera" in out and not repeat:
             self._publish_camera(stamp, *out["camera"])
         if "base" in out and not repeat:  # evaluation only: nothing waits for it
             self._publish_truth(stamp, out["base"], out["objects"])
 
-    def _publish_tactile(self, stamp, readings) -> None:
-        stamp_ns = conv.stamp_to_ns(stamp)
+    def _publish_tactile(self, stamp_ns: int, readings) -> None:
         for skin, pads in readings.items():
             raw = self._skin_writers[skin].write(
                 stamp_ns,
@@ -428,13 +427,12 @@ class SimNode(Node):
             msg = read_joint_command(raw)
         except CdrError:
             full = deserialize_message(raw, JointCommand)
+            fields = ("position", "velocity", "effort", "kp", "kd")
             msg = JointCommandData(
                 conv.stamp_to_ns(full.header.stamp),
                 full.source,
                 tuple(full.name),
-                *(conv.as_numpy(getattr(full, f)) for f in ("position", "velocity", "effort")),
-                conv.as_numpy(full.kp),
-                conv.as_numpy(full.kd),
+                *(conv.as_numpy(getattr(full, field)) for field in fields),
             )
         with self._cv:
             try:

@@ -27,11 +27,6 @@ def doubles(values: np.ndarray) -> array.array:
     return array.array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
 
 
-def floats(values: np.ndarray) -> array.array:
-    """float32 array field value without a per-element Python loop."""
-    return array.array("f", np.ascontiguousarray(values, dtype=np.float32).tobytes())
-
-
 def as_numpy(values) -> np.ndarray:
     """A message's float64[] field as numpy (array.array is viewed, lists converted)."""
     if isinstance(values, array.array):
