@@ -9,10 +9,10 @@
 3. Compare their outputs with the expectations in ``test/fixtures/replay_expectations.yaml``:
    - tactile_driver: its frames carry the recorded measurement stamps and no contact is seen
      (nothing touches the hands of a standing robot);
-   - vision_node: each scene object is detected, at the position the simulator's ground truth
-     (recorded ``/sim/objects``, put in the camera's optical frame with the recorded camera
-     pose of a standing robot, computed from the ROS-free simulator) gives, within the
-     tolerance;
+   - vision_node: each scene object is detected, and most detections are localised in 3D at
+     the position the simulator's ground truth (recorded ``/sim/objects``, put in the camera's
+     optical frame with the recorded camera pose of a standing robot, computed from the
+     ROS-free simulator) gives, within the tolerance;
    - dexterous_hand_ctrl (idle): it answers replayed joint states with commands stamped like
      them, holding the recorded posture within the tolerance.
 """
@@ -53,7 +53,7 @@ TOPICS = [
 LARGE_DATA = {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
 VISION_SOURCE = (
     "topic: {color_topic: /camera/color/image_raw, depth_topic: /camera/depth/image_raw, "
-    "info_topic: /camera/color/camera_info, reliable: true}"
+    "info_topic: /camera/color/camera_info, reliable: true, depth_wait_s: 0.25}"
 )
 
 
@@ -189,15 +189,27 @@ def test_recorded_session_replays_into_tactile_vision_and_hand(
     tolerance = expected["vision"]["position_tolerance_m"]
     assert detections_out, f"vision_node published no detections: {vision_status[-1:]}"
     errors: dict[str, list[float]] = {}
+    unlocalised = 0
     for message in detections_out:
         for d in message.detections:
+            if d.position_covariance < 0.0:
+                # Unlocalised (no depth paired with this colour image in time): pose is zero.
+                unlocalised += 1
+                continue
             position = np.array([d.pose.position.x, d.pose.position.y, d.pose.position.z])
             errors.setdefault(d.box.class_name, []).append(
                 float(np.linalg.norm(position - truth[d.box.class_name]))
             )
-    assert len(errors) >= expected["vision"]["min_objects_found"], (errors.keys(), truth)
+    status = vision_status[-1:]
+    localised = sum(len(values) for values in errors.values())
+    assert localised >= expected["vision"]["min_localised_fraction"] * (localised + unlocalised), (
+        localised,
+        unlocalised,
+        status,
+    )
+    assert len(errors) >= expected["vision"]["min_objects_found"], (errors.keys(), truth, status)
     for name, values in errors.items():
-        assert float(np.median(values)) <= tolerance, (name, values, truth[name])
+        assert float(np.median(values)) <= tolerance, (name, values, truth[name], status)
 
     # dexterous_hand_ctrl: idle commands stamped like the replayed states, holding the posture.
     # Against the bag (what was replayed): this test's own subscriber may match the player a
