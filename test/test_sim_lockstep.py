@@ -6,6 +6,7 @@ same DDS domain as the simulators started here.
 
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 import time
@@ -13,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from sensor_msgs.msg import JointState
+from sensor_msgs.msg import Image, JointState
 from test_sim_node import STARTUP_S, sim_spec
 
 from harness.processes import NodeGroup, node_command
 from harness.ros import TestNode, reliable_qos
 from humanoid_interfaces.msg import JointCommand
+from humanoid_sim.camera_stream import without_node_name
 
 
 @pytest.mark.parametrize(
@@ -147,3 +149,67 @@ def test_an_unanswered_state_is_published_again(node_logs: Path) -> None:
     assert int(values["lockstep_timeouts"]) == 0
     # /diagnostics (1 Hz) lags the steps counted above: it has seen some resends, no timeout.
     assert int(values["lockstep_resends"]) >= 1
+
+
+def test_lockstep_camera_frames_carry_state_instants(node_logs: Path) -> None:
+    """The camera renders in a thread of its own and publishes from a participant of its own
+    (humanoid_sim.camera_stream); its frames must still be stamped with the instant of a
+    published state, on the camera's grid (every round(control_rate / camera_rate) states),
+    and come from the ``<simulator>_camera`` node."""
+    spec = sim_spec(mode="lockstep", lockstep_sources=["tester"], tactile_rate_hz=0.0)
+    states: set[int] = set()
+    with TestNode("lockstep_camera_tester") as node:
+        publisher = node.publisher("/joint_command", JointCommand, reliable_qos(50))
+
+        def answer(state: JointState) -> None:
+            states.add(state.header.stamp.sec * 10**9 + state.header.stamp.nanosec)
+            command = JointCommand(source="tester", name=["right_elbow_joint"], position=[0.5])
+            command.kp, command.kd = [40.0], [2.0]
+            command.header.stamp = state.header.stamp
+            publisher.publish(command)
+
+        node.node.create_subscription(JointState, "/joint_states", answer, reliable_qos(100))
+        images = node.collect("/camera/color/image_raw", Image, reliable_qos(10))
+        with NodeGroup([spec], node_logs) as group:
+            deadline = time.monotonic() + STARTUP_S + 90.0
+            while len(images.messages) < 12:
+                group.assert_running()
+                assert time.monotonic() < deadline, f"{len(images.messages)} camera frames"
+                time.sleep(0.05)
+            publishers = node.node.get_publishers_info_by_topic("/camera/color/image_raw")
+    assert [p.node_name for p in publishers] == ["humanoid_sim_camera"]
+    stamps = sorted({m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in images.messages})
+    assert set(stamps) <= states, sorted(set(stamps) - states)[:3]
+    period_ns = round(500 / 15) * 2_000_000  # 500 Hz states (the default), camera at 15 Hz
+    assert all((b - a) % period_ns == 0 for a, b in itertools.pairwise(stamps)), stamps
+    frame = images.messages[-1]
+    assert (frame.width, frame.height, frame.encoding) == (640, 480, "rgb8")
+    assert len(set(frame.data[::97])) > 10  # a rendered scene, not a blank buffer
+
+
+def test_the_camera_node_keeps_its_name_and_the_other_ros_arguments() -> None:
+    arguments = [
+        "sim_node",
+        "--ros-args",
+        "-r",
+        "__node:=sim",
+        "-r",
+        "__ns:=/g1",
+        "-r",
+        "/camera/color/image_raw:=/head/rgb",
+        "--remap",
+        "__name:=x",
+        "__node:=y",
+        "--log-level",
+        "warn",
+    ]
+    assert without_node_name(arguments) == [
+        "sim_node",
+        "--ros-args",
+        "-r",
+        "__ns:=/g1",
+        "-r",
+        "/camera/color/image_raw:=/head/rgb",
+        "--log-level",
+        "warn",
+    ]

@@ -6,7 +6,8 @@ humanoid_interfaces/JointCommand on /joint_command from several controllers.
 
 Threads: the simulation loop runs in its own thread (stepping, reading sensors, publishing,
 pacing or lockstep waiting); the executor thread runs command callbacks and services, which take
-the same lock as the loop, so every change lands between two steps.
+the same lock as the loop, so every change lands between two steps. The camera renders and
+publishes in a third thread, from a DDS participant of its own (``camera_stream``).
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, Image, Imu, JointState
+from sensor_msgs.msg import Imu, JointState
 
 from humanoid_interfaces.msg import Detection3D, DetectionArray, JointCommand, TactileFrame
 from humanoid_interfaces.srv import ApplyWrench, ResetSim, SetObjectMass
 from humanoid_sim import ros_conversions as conv
+from humanoid_sim.camera_stream import CameraStream
 from humanoid_sim.core.robot_description import load_robot_description
 from humanoid_sim.core.scene import load_scene
 from humanoid_sim.core.simulation import Simulation
@@ -48,6 +50,9 @@ from humanoid_sim.params import PARAMETERS, ParameterError, SimParams, validate
 STATE_QOS = QoSProfile(
     depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
 )
+# Images (camera_stream): reliable keep-last 2. Best-effort 1-2 MB samples lost ~80% of frames
+# between processes here (measured: 2.5 of 15 Hz received); a reliable writer with a short
+# keep-last history never blocks, and best-effort readers still match it.
 IMAGE_QOS = QoSProfile(
     depth=2, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST
 )
@@ -60,7 +65,7 @@ COMMAND_QOS = QoSProfile(
 class SimNode(Node):
     """The simulated robot as a ROS 2 node."""
 
-    def __init__(self, node_name: str = "humanoid_sim"):
+    def __init__(self, node_name: str = "humanoid_sim", ros_args=None):
         super().__init__(node_name)
         self.params = self._declare_parameters()
         robot = load_robot_description(self.params.robot_description)
@@ -98,6 +103,16 @@ class SimNode(Node):
             )
         }
         self._make_publishers()
+        self.camera_stream = None
+        if self._every["camera"]:
+            self.camera_stream = CameraStream(
+                self._make_camera,
+                robot.camera,
+                f"{node_name}_camera",
+                self.get_namespace(),
+                IMAGE_QOS,
+                ros_args,
+            )
         self.create_subscription(
             JointCommand, "/joint_command", self._on_command, COMMAND_QOS, raw=True
         )
@@ -157,14 +172,6 @@ class SimNode(Node):
             )
             for name, layouts in self.sim.tactile.layouts.items()
         }
-        # Images: reliable keep-last 2. Best-effort 1-2 MB samples lost ~80% of frames between
-        # processes here (measured: 2.5 of 15 Hz received); a reliable writer with a short
-        # keep-last history never blocks the loop, and best-effort readers still match it.
-        sensor = IMAGE_QOS
-        self.pub_color = self.create_publisher(Image, "/camera/color/image_raw", sensor)
-        self.pub_depth = self.create_publisher(Image, "/camera/depth/image_raw", sensor)
-        self.pub_color_info = self.create_publisher(CameraInfo, "/camera/color/camera_info", sensor)
-        self.pub_depth_info = self.create_publisher(CameraInfo, "/camera/depth/camera_info", sensor)
         self.pub_base_truth = self.create_publisher(Odometry, "/sim/base", STATE_QOS)
         self.pub_objects_truth = self.create_publisher(DetectionArray, "/sim/objects", STATE_QOS)
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
@@ -188,23 +195,35 @@ class SimNode(Node):
         with profiled("humanoid_sim_loop"):
             self._loop()
 
-    def _loop(self) -> None:
-        camera = None
-        if self._every["camera"]:
-            try:
-                from humanoid_sim.core.camera import RgbdCamera
+    def _make_camera(self):
+        from humanoid_sim.core.camera import RgbdCamera
 
-                camera = RgbdCamera(self.sim.model, self.sim.built.camera_id, self.robot.camera)
-            except SimError as error:
-                self._camera_error = str(error)
-                self.get_logger().error(f"camera disabled: {error}")
+        return RgbdCamera(self.sim.model, self.sim.built.camera_id, self.robot.camera)
+
+    def destroy_node(self) -> None:
+        if self.camera_stream is not None:
+            self.camera_stream.close()
+        super().destroy_node()
+
+    def _loop(self) -> None:
+        camera = self.camera_stream
+        if camera is not None and not camera.start():
+            self._camera_error = camera.error
+            self.get_logger().error(f"camera disabled: {camera.error}")
+            camera = None
         wall_start = time.monotonic()
         sim_start = self.sim.time
         try:
             while rclpy.ok() and self._running:
+                camera_due = camera is not None and self._steps % self._every["camera"] == 0
+                if camera_due:
+                    camera.wait_idle()
                 with self._cv:
                     now_ns = int(round(self.sim.time * 1e9))
-                    outputs = self._read_outputs(camera)
+                    outputs = self._read_outputs()
+                    if camera_due:
+                        camera.capture(self.sim.model, self.sim.data, divmod(now_ns, 10**9))
+                        self._counts["camera"] += 1
                 self._publish(now_ns, outputs)
                 self._steps += 1
                 if self.params.mode == "lockstep":
@@ -229,9 +248,6 @@ class SimNode(Node):
                 self.get_logger().fatal(f"simulation loop failed: {error!r}")
                 raise
             # Shutting down: the context went away under a publish; nothing to report.
-        finally:
-            if camera is not None:
-                camera.close()
 
     def _wait_for_sources(self, now_ns: int, outputs: dict) -> None:
         """Block until every lockstep source answered the state stamped ``now_ns``.
@@ -286,7 +302,7 @@ class SimNode(Node):
                 wake = next_republish if never_answered else min(next_republish, deadline)
                 self._cv.wait(max(0.0, wake - now))
 
-    def _read_outputs(self, camera) -> dict:
+    def _read_outputs(self) -> dict:
         sim = self.sim
         step = self._steps
         q, dq, tau = sim.joint_state()
@@ -297,8 +313,6 @@ class SimNode(Node):
         }
         if self._every["tactile"] and step % self._every["tactile"] == 0:
             outputs["tactile"] = sim.tactile_readings()
-        if camera is not None and step % self._every["camera"] == 0:
-            outputs["camera"] = camera.render(sim.model, sim.data)
         if self._every["ground_truth"] and step % self._every["ground_truth"] == 0:
             outputs["base"] = sim.base_state()
             outputs["objects"] = sim.object_states()
@@ -307,7 +321,7 @@ class SimNode(Node):
     # ------------------------------------------------------------------------ publish
     def _publish(self, now_ns: int, out: dict, repeat: bool = False) -> None:
         """Publish one step's outputs; ``repeat``: the same state again for lockstep (not the
-        camera image nor the ground truth, which nothing waits for)."""
+        ground truth, which nothing waits for; camera images are published by camera_stream)."""
         stamp = conv.stamp(now_ns)
         self.pub_clock.publish(Clock(clock=stamp))
         q, dq, tau = out["joints"]
@@ -347,8 +361,6 @@ class SimNode(Node):
             self._counts["state"] += 1
         if "tactile" in out:
             self._publish_tactile(now_ns, out["tactile"])
-        if "camera" in out and not repeat:
-            self._publish_camera(stamp, *out["camera"])
         if "base" in out and not repeat:  # evaluation only: nothing waits for it
             self._publish_truth(stamp, out["base"], out["objects"])
 
@@ -363,32 +375,6 @@ class SimNode(Node):
             )
             self.pub_tactile[skin].publish(raw)
         self._counts["tactile"] += 1
-
-    def _publish_camera(self, stamp, rgb: np.ndarray, depth: np.ndarray) -> None:
-        cam = self.robot.camera
-        info = CameraInfo()
-        info.header.stamp = stamp
-        info.header.frame_id = cam.frame_id
-        info.width, info.height = cam.width, cam.height
-        info.distortion_model = "plumb_bob"
-        info.d = [0.0] * 5
-        info.k = [cam.fx, 0.0, cam.cx, 0.0, cam.fy, cam.cy, 0.0, 0.0, 1.0]
-        info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-        info.p = [cam.fx, 0.0, cam.cx, 0.0, 0.0, cam.fy, cam.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
-        for image, encoding, step, publisher, info_publisher in (
-            (rgb, "rgb8", cam.width * 3, self.pub_color, self.pub_color_info),
-            (depth, "32FC1", cam.width * 4, self.pub_depth, self.pub_depth_info),
-        ):
-            msg = Image()
-            msg.header = info.header
-            msg.height, msg.width = cam.height, cam.width
-            msg.encoding = encoding
-            msg.is_bigendian = 0
-            msg.step = step
-            msg.data = image.tobytes()
-            publisher.publish(msg)
-            info_publisher.publish(info)
-        self._counts["camera"] += 1
 
     def _publish_truth(self, stamp, base, objects) -> None:
         odom = Odometry()
@@ -536,7 +522,12 @@ class SimNode(Node):
 
 def main(args=None) -> int:
     """Run the simulator until SIGINT or SIGTERM (exit 0); exit 2 if it refuses to start."""
-    return run_node("humanoid_sim", SimNode, refuse=(ParameterError, SimError), args=args)
+    return run_node(
+        "humanoid_sim",
+        lambda: SimNode(ros_args=args),
+        refuse=(ParameterError, SimError),
+        args=args,
+    )
 
 
 if __name__ == "__main__":

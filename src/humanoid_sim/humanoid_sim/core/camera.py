@@ -78,13 +78,21 @@ class RgbdCamera:
         self._depth = np.zeros((self.height, self.width), dtype=np.float32)
 
     def render(self, model: mujoco.MjModel, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
-        """Render the current state.
+        """Render the current state (``capture`` then ``draw``).
 
         Returns:
             (rgb uint8 HxWx3, depth float32 HxW in metres along the optical axis; NaN where
             nothing is within the far clip distance).
         """
-        self._gl.make_current()
+        self.capture(model, data)
+        return self.draw()
+
+    def capture(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
+        """Take the current state into the camera's scene (CPU only, no OpenGL call).
+
+        After this, ``data`` may change (the simulation steps on) while ``draw`` rasterises the
+        captured scene, in another thread if the GL context was made there.
+        """
         culled = self._outside_frustum(model, data)
         saved_alpha = model.geom_rgba[culled, 3].copy()
         model.geom_rgba[culled, 3] = 0.0
@@ -101,6 +109,11 @@ class RgbdCamera:
         finally:
             model.geom_rgba[culled, 3] = saved_alpha
         self.culled_last = int(culled.size)
+
+    def draw(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rasterise the last captured scene; needs the thread that created the camera (its GL
+        context is current there). Returns (rgb, depth) as ``render``."""
+        self._gl.make_current()
         mujoco.mjr_render(self._viewport, self._scene, self._context)
         mujoco.mjr_readPixels(self._rgb, self._depth, self._viewport, self._context)
         rgb = np.flipud(self._rgb).copy()
