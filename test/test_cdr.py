@@ -239,3 +239,90 @@ def test_the_leading_stamp_of_a_serialized_message() -> None:
     assert cdr.leading_stamp_ns(big) == -3 * 10**9 + 7
     with pytest.raises(cdr.CdrError):
         cdr.leading_stamp_ns(raw[:10])
+
+
+def _renumbered_frame(msg: TactileFrame, rng: np.random.Generator) -> TactileFrame:
+    """The same layout (strings, sizes, pad geometry) with new stamps and taxel values."""
+    new = deserialize_message(serialize_message(msg), TactileFrame)
+    new.header.stamp.sec, new.header.stamp.nanosec = int(rng.integers(0, 2**31)), 7
+    new.sequence = int(rng.integers(0, 2**32))
+    for pad in new.pads:
+        count = pad.rows * pad.cols
+        pad.pressure = rng.uniform(0, 300, size=count).astype(np.float32).tolist()
+        if len(pad.shear_x):
+            pad.shear_x = rng.normal(size=count).astype(np.float32).tolist()
+            pad.shear_y = rng.normal(size=count).astype(np.float32).tolist()
+        if len(pad.status):
+            pad.status = bytes(rng.integers(0, 4, size=count, dtype=np.uint8).tolist())
+    return new
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_repeated_layouts_are_read_with_their_own_values(seed: int) -> None:
+    """The layout caches: a message with a known layout is read at the recorded offsets and
+    still yields its own stamps and numbers; one that differs only in a string's characters
+    (same size) or a constant block is not taken for the known layout."""
+    rng = np.random.default_rng(500 + seed)
+    first = random_frame(rng, shear=seed % 2 == 0, status=seed % 3 == 0)
+    first.pads.append(TactilePad(name="tip", frame_id="tip_link", rows=2, cols=2))
+    first.pads[-1].pressure = [1.0, 2.0, 3.0, 4.0]
+    cdr.read_tactile_frame(serialize_message(first))
+    for _ in range(3):
+        msg = _renumbered_frame(first, rng)
+        raw = serialize_message(msg)
+        assert cdr._TACTILE_LAYOUTS.find(raw) is not None  # the fast path is taken
+        data = cdr.read_tactile_frame(raw)
+        assert data.stamp_ns == msg.header.stamp.sec * 10**9 + 7
+        assert data.sequence == msg.sequence
+        for read, pad in zip(data.pads, msg.pads, strict=True):
+            np.testing.assert_array_equal(read.pressure, np.asarray(pad.pressure, np.float32))
+            np.testing.assert_array_equal(read.shear_y, np.asarray(pad.shear_y, np.float32))
+            np.testing.assert_array_equal(read.status, np.frombuffer(bytes(pad.status), "u1"))
+    for change in ("name", "pitch"):
+        other = _renumbered_frame(first, rng)
+        if change == "name":
+            other.pads[-1].name = "tap"  # same length
+        else:
+            other.pads[-1].pitch_x = 0.123
+        raw = serialize_message(other)
+        assert cdr._TACTILE_LAYOUTS.find(raw) is None
+        assert cdr.read_tactile_frame(raw).pads[-1].layout.name == other.pads[-1].name
+        assert cdr.read_tactile_frame(raw).pads[-1].layout.pitch_x == pytest.approx(
+            other.pads[-1].pitch_x
+        )
+
+    contacts = random_contacts(rng)
+    contacts.contacts.append(Contact(pad="palm"))
+    cdr.read_contact_array(serialize_message(contacts))
+    for _ in range(3):
+        for c in contacts.contacts:
+            c.header.stamp.sec = int(rng.integers(0, 1000))
+            c.in_contact, c.slip = bool(rng.integers(0, 2)), bool(rng.integers(0, 2))
+            c.force_n, c.slip_score = float(rng.uniform(0, 30)), float(rng.uniform(0, 1))
+            c.normal.x, c.shear_n.z = float(rng.normal()), float(rng.normal())
+        raw = serialize_message(contacts)
+        assert cdr._CONTACT_LAYOUTS.find(raw) is not None
+        _, _, _, read = cdr.read_contact_array(raw)
+        for got, c in zip(read, contacts.contacts, strict=True):
+            assert got.stamp_ns == c.header.stamp.sec * 10**9 + c.header.stamp.nanosec
+            assert (got.in_contact, got.slip, got.pad) == (c.in_contact, c.slip, c.pad)
+            assert (got.force_n, got.slip_score) == (c.force_n, c.slip_score)
+            assert (got.normal[0], got.shear_n[2]) == (c.normal.x, c.shear_n.z)
+    contacts.contacts[-1].pad = "mlap"
+    raw = serialize_message(contacts)
+    assert cdr._CONTACT_LAYOUTS.find(raw) is None
+    assert cdr.read_contact_array(raw)[3][-1].pad == "mlap"
+
+    command = JointCommand(source="gait", name=["hip", "knee", "ankle"], position=[1.0, 2.0, 3.0])
+    command.kp = [10.0, 20.0, 30.0]
+    cdr.read_joint_command(serialize_message(command))
+    command.position, command.header.stamp.sec = rng.normal(size=3).tolist(), 42
+    raw = serialize_message(command)
+    assert cdr._COMMAND_LAYOUTS.find(raw) is not None
+    data = cdr.read_joint_command(raw)
+    assert data.stamp_ns == 42 * 10**9 and data.name == ("hip", "knee", "ankle")
+    np.testing.assert_array_equal(data.position, command.position)
+    command.name = ["hip", "knee", "elbow"]  # another sender's joints, another length
+    command.kp = []
+    data = cdr.read_joint_command(serialize_message(command))
+    assert data.name == ("hip", "knee", "elbow") and data.kp.size == 0

@@ -53,15 +53,22 @@ def leading_stamp_ns(buffer: bytes) -> int:
 
 
 class CdrReader:
-    """Sequential reader of one message's fields."""
+    """Sequential reader of one message's fields.
 
-    __slots__ = ("buffer", "position")
+    With ``record``, it also lists in ``fixed`` the byte ranges of what fixes the message's
+    layout (strings, sequence lengths, and blocks read with ``fixed=True``), for
+    :class:`Layout`. Alignment padding is never in a range: serializers may leave it
+    uninitialised.
+    """
 
-    def __init__(self, buffer: bytes):
+    __slots__ = ("buffer", "position", "fixed")
+
+    def __init__(self, buffer: bytes, record: bool = False):
         if len(buffer) < _ORIGIN or buffer[:2] != PLAIN_CDR_LE:
             raise CdrError(f"not plain little-endian CDR (encapsulation {bytes(buffer[:2])!r})")
         self.buffer = buffer
         self.position = _ORIGIN
+        self.fixed: list[tuple[int, int]] | None = [] if record else None
 
     def _take(self, size: int) -> int:
         """Align to ``size`` and reserve ``size`` bytes; returns their offset."""
@@ -108,17 +115,40 @@ class CdrReader:
             raise CdrError("message ends inside a pose")
         return _F64X7.unpack_from(self.buffer, position)
 
+    def block(self, layout: struct.Struct, alignment: int, fixed: bool = False) -> tuple:
+        """Consecutive fields read with one ``struct`` (no padding inside), aligned to
+        ``alignment``; ``fixed``: part of the layout (see the class)."""
+        position = self.position
+        position += -(position - _ORIGIN) % alignment
+        end = position + layout.size
+        if end > len(self.buffer):
+            raise CdrError(f"message ends at byte {len(self.buffer)}, a field needs {end}")
+        self.position = end
+        if fixed and self.fixed is not None:
+            self.fixed.append((position, end))
+        return layout.unpack_from(self.buffer, position)
+
+    def count(self) -> int:
+        """A sequence's length (part of the layout)."""
+        position = self._take(4)
+        if self.fixed is not None:
+            self.fixed.append((position, position + 4))
+        return _U32.unpack_from(self.buffer, position)[0]
+
     def string(self) -> str:
-        length = self.u32()
+        length_at = self._take(4)
+        length = _U32.unpack_from(self.buffer, length_at)[0]
         start, end = self.position, self.position + length
         if length == 0 or end > len(self.buffer) or self.buffer[end - 1] != 0:
             raise CdrError(f"bad string of length {length} at byte {start}")
         self.position = end
+        if self.fixed is not None:
+            self.fixed.append((length_at, end))
         return bytes(self.buffer[start : end - 1]).decode("utf-8")
 
     def array(self, dtype: str) -> np.ndarray:
         """A sequence of a numeric type (``"<f4"``, ``"<f8"``, ``"u1"``), as a read-only view."""
-        count = self.u32()
+        count = self.count()
         item = np.dtype(dtype).itemsize
         if count == 0:
             return np.zeros(0, dtype)
@@ -137,6 +167,74 @@ class CdrReader:
         """std_msgs/Header: (stamp [ns], frame_id)."""
         stamp = self.stamp_ns()
         return stamp, self.string()
+
+
+class Layout:
+    """The layout of one serialized message, to recognise later messages with the same one.
+
+    Streams from one publisher repeat their layout: the same strings, sequence lengths and
+    constant blocks, at the same offsets, with only numbers changing. A reader that recorded
+    the first message's layout (``CdrReader(buffer, record=True)``) can read the numbers of
+    the next ones at the recorded offsets, after one comparison per fixed range instead of
+    one Python call per field.
+    """
+
+    __slots__ = ("size", "checks")
+
+    def __init__(self, buffer: bytes, fixed: list[tuple[int, int]]):
+        merged: list[list[int]] = []
+        for start, end in sorted([(0, 2), *fixed]):  # with the encapsulation (byte order)
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.size = len(buffer)
+        self.checks = [(start, end, bytes(buffer[start:end])) for start, end in merged]
+
+    def matches(self, buffer: bytes) -> bool:
+        """Whether ``buffer`` has this layout (same size and same bytes in every fixed range)."""
+        if len(buffer) != self.size:
+            return False
+        for start, end, expected in self.checks:
+            if buffer[start:end] != expected:
+                return False
+        return True
+
+
+class LayoutCache:
+    """Recently seen layouts of one message type, each with what its reader precomputed."""
+
+    def __init__(self, capacity: int = 16):
+        self.capacity = capacity
+        self._by_size: dict[int, list[tuple[Layout, object]]] = {}
+        self._count = 0
+
+    def find(self, buffer: bytes):
+        """What was stored with ``buffer``'s layout, or None."""
+        for layout, plan in self._by_size.get(len(buffer), ()):
+            if layout.matches(buffer):
+                return plan
+        return None
+
+    def add(self, layout: Layout, plan) -> None:
+        if self._count >= self.capacity:  # a stream of ever new layouts: start again
+            self._by_size.clear()
+            self._count = 0
+        self._by_size.setdefault(layout.size, []).append((layout, plan))
+        self._count += 1
+
+
+def _view(buffer: bytes, dtype: str, slot: tuple[int, int]) -> np.ndarray:
+    start, count = slot
+    if count == 0:
+        return np.zeros(0, dtype)
+    return np.frombuffer(buffer, dtype, count, start)
+
+
+def _array_slot(reader: CdrReader, dtype: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """Read a numeric sequence; also return where its data starts and its length."""
+    values = reader.array(dtype)
+    return values, (reader.position - values.nbytes, values.size)
 
 
 class CdrWriter:
@@ -232,21 +330,48 @@ class TactileFrameData:
     pads: list[PadData]
 
 
+_POSE = struct.Struct("<7d")
+_PAD_GRID = struct.Struct("<HHff")  # rows, cols, pitch_x, pitch_y: consecutive, no padding
+_TACTILE_LAYOUTS = LayoutCache()
+
+
 def read_tactile_frame(buffer: bytes) -> TactileFrameData:
-    """A serialized humanoid_interfaces/TactileFrame."""
-    reader = CdrReader(buffer)
+    """A serialized humanoid_interfaces/TactileFrame.
+
+    A frame with the layout of one read before (the same skin) is read at the recorded offsets.
+    """
+    plan = _TACTILE_LAYOUTS.find(buffer)
+    if plan is not None:
+        frame_id, skin_id, sequence_at, pad_plans = plan
+        stamp = leading_stamp_ns(buffer)
+        pads = [
+            PadData(
+                layout,
+                _view(buffer, "<f4", pressure),
+                _view(buffer, "<f4", shear_x),
+                _view(buffer, "<f4", shear_y),
+                _view(buffer, "u1", status),
+            )
+            for layout, pressure, shear_x, shear_y, status in pad_plans
+        ]
+        sequence = _U32.unpack_from(buffer, sequence_at)[0]
+        return TactileFrameData(stamp, frame_id, skin_id, sequence, pads)
+    reader = CdrReader(buffer, record=True)
     stamp, frame_id = reader.header()
     skin_id = reader.string()
-    sequence = reader.u32()
-    pads = []
-    for _ in range(reader.u32()):
+    sequence_at = reader._take(4)
+    sequence = _U32.unpack_from(buffer, sequence_at)[0]
+    pads, pad_plans = [], []
+    for _ in range(reader.count()):
         name, pad_frame = reader.string(), reader.string()
-        pose = reader.f64x7()
-        rows, cols = reader.u16(), reader.u16()
-        pitch_x, pitch_y = reader.f32(), reader.f32()
+        pose = reader.block(_POSE, 8, fixed=True)
+        rows, cols, pitch_x, pitch_y = reader.block(_PAD_GRID, 2, fixed=True)
         layout = PadLayout(name, pad_frame, pose, rows, cols, pitch_x, pitch_y)
-        pressure, shear_x, shear_y = (reader.array("<f4") for _ in range(3))
-        pads.append(PadData(layout, pressure, shear_x, shear_y, reader.array("u1")))
+        pressure, shear_x, shear_y = (_array_slot(reader, "<f4") for _ in range(3))
+        status = _array_slot(reader, "u1")
+        pads.append(PadData(layout, pressure[0], shear_x[0], shear_y[0], status[0]))
+        pad_plans.append((layout, pressure[1], shear_x[1], shear_y[1], status[1]))
+    _TACTILE_LAYOUTS.add(Layout(buffer, reader.fixed), (frame_id, skin_id, sequence_at, pad_plans))
     return TactileFrameData(stamp, frame_id, skin_id, sequence, pads)
 
 
@@ -363,35 +488,68 @@ class ContactData:
     slip: bool
 
 
+_STAMP = struct.Struct("<iI")
+_CONTACT_VALUES = struct.Struct("<15d")  # force, cop, cop_pad, normal, shear, area, slip_score
+_CONTACT_LAYOUTS = LayoutCache()
+
+
+def _contact(stamp, frame_id, pad, in_contact, values, slip) -> ContactData:
+    return ContactData(
+        stamp,
+        frame_id,
+        pad,
+        in_contact,
+        values[0],
+        values[1:4],
+        values[4:7],
+        values[7:10],
+        values[10:13],
+        values[13],
+        values[14],
+        slip,
+    )
+
+
 def read_contact_array(buffer: bytes) -> tuple[int, str, str, list[ContactData]]:
-    """A serialized humanoid_interfaces/ContactArray: (stamp [ns], frame_id, skin_id, contacts)."""
-    reader = CdrReader(buffer)
+    """A serialized humanoid_interfaces/ContactArray: (stamp [ns], frame_id, skin_id, contacts).
+
+    An array with the layout of one read before (the same skin) is read at the recorded
+    offsets.
+    """
+    plan = _CONTACT_LAYOUTS.find(buffer)
+    if plan is not None:
+        frame_id, skin_id, contact_plans = plan
+        contacts = []
+        for stamp_at, contact_frame, pad, in_contact_at, values_at, slip_at in contact_plans:
+            sec, nanosec = _STAMP.unpack_from(buffer, stamp_at)
+            contacts.append(
+                _contact(
+                    sec * 1_000_000_000 + nanosec,
+                    contact_frame,
+                    pad,
+                    buffer[in_contact_at] != 0,
+                    _CONTACT_VALUES.unpack_from(buffer, values_at),
+                    buffer[slip_at] != 0,
+                )
+            )
+        return leading_stamp_ns(buffer), frame_id, skin_id, contacts
+    reader = CdrReader(buffer, record=True)
     stamp, frame_id = reader.header()
     skin_id = reader.string()
-    contacts = []
-    for _ in range(reader.u32()):
+    contacts, contact_plans = [], []
+    for _ in range(reader.count()):
+        stamp_at = reader._take(4)
+        reader.position = stamp_at
         contact_stamp, contact_frame = reader.header()
         pad = reader.string()
-        in_contact = reader.boolean()
-        force = reader.f64()
-        cop, cop_pad, normal, shear = reader.f64x3(), reader.f64x3(), reader.f64x3(), reader.f64x3()
-        area, slip_score = reader.f64(), reader.f64()
-        contacts.append(
-            ContactData(
-                contact_stamp,
-                contact_frame,
-                pad,
-                in_contact,
-                force,
-                cop,
-                cop_pad,
-                normal,
-                shear,
-                area,
-                slip_score,
-                reader.boolean(),
-            )
-        )
+        in_contact_at = reader._take(1)
+        values = reader.block(_CONTACT_VALUES, 8)
+        values_at = reader.position - _CONTACT_VALUES.size
+        slip_at = reader._take(1)
+        in_contact, slip = buffer[in_contact_at] != 0, buffer[slip_at] != 0
+        contacts.append(_contact(contact_stamp, contact_frame, pad, in_contact, values, slip))
+        contact_plans.append((stamp_at, contact_frame, pad, in_contact_at, values_at, slip_at))
+    _CONTACT_LAYOUTS.add(Layout(buffer, reader.fixed), (frame_id, skin_id, contact_plans))
     return stamp, frame_id, skin_id, contacts
 
 
@@ -408,11 +566,24 @@ class JointCommandData:
     kd: np.ndarray
 
 
+_COMMAND_LAYOUTS = LayoutCache()
+
+
 def read_joint_command(buffer: bytes) -> JointCommandData:
-    """A serialized humanoid_interfaces/JointCommand; arrays are read-only views."""
-    reader = CdrReader(buffer)
+    """A serialized humanoid_interfaces/JointCommand; arrays are read-only views.
+
+    A command with the layout of one read before (the same sender) is read at the recorded
+    offsets, without decoding its joint names again.
+    """
+    plan = _COMMAND_LAYOUTS.find(buffer)
+    if plan is not None:
+        source, names, slots = plan
+        arrays = [_view(buffer, "<f8", slot) for slot in slots]
+        return JointCommandData(leading_stamp_ns(buffer), source, names, *arrays)
+    reader = CdrReader(buffer, record=True)
     stamp, _ = reader.header()
     source = reader.string()
-    names = tuple(reader.string() for _ in range(reader.u32()))
-    arrays = [reader.array("<f8") for _ in range(5)]
-    return JointCommandData(stamp, source, names, *arrays)
+    names = tuple(reader.string() for _ in range(reader.count()))
+    read = [_array_slot(reader, "<f8") for _ in range(5)]
+    _COMMAND_LAYOUTS.add(Layout(buffer, reader.fixed), (source, names, [slot for _, slot in read]))
+    return JointCommandData(stamp, source, names, *(values for values, _ in read))
