@@ -326,3 +326,45 @@ def test_repeated_layouts_are_read_with_their_own_values(seed: int) -> None:
     command.kp = []
     data = cdr.read_joint_command(serialize_message(command))
     assert data.name == ("hip", "knee", "elbow") and data.kp.size == 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_state_writers_write_what_rclpy_reads(seed: int) -> None:
+    from geometry_msgs.msg import WrenchStamped
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import Imu, JointState
+
+    rng = np.random.default_rng(600 + seed)
+    stamp = int(rng.integers(0, 2**40))
+    clock = deserialize_message(cdr.write_time(stamp), Clock)
+    assert clock.clock.sec * 10**9 + clock.clock.nanosec == stamp
+
+    names = [f"joint_{i}" + "x" * int(rng.integers(0, 4)) for i in range(int(rng.integers(0, 44)))]
+    joints = cdr.JointStateWriter(names, frame_id="f" * seed)
+    for _ in range(2):  # the template is reused
+        q, dq, tau = rng.normal(size=(3, len(names)))
+        msg = deserialize_message(joints.write(stamp, q, dq, tau), JointState)
+        assert msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec == stamp
+        assert (msg.header.frame_id, list(msg.name)) == ("f" * seed, names)
+        for got, expected in ((msg.position, q), (msg.velocity, dq), (msg.effort, tau)):
+            np.testing.assert_array_equal(got, expected)
+    with pytest.raises(cdr.CdrError, match="joints"):
+        joints.write(stamp, np.zeros(len(names) + 1), q, tau)
+
+    imu = cdr.StampedDoublesWriter("imu_link", 37)
+    values = rng.normal(size=37)
+    msg = deserialize_message(imu.write(stamp, values), Imu)
+    assert msg.header.frame_id == "imu_link"
+    o, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
+    assert (o.x, o.y, o.z, o.w) == tuple(values[0:4])
+    np.testing.assert_array_equal(msg.orientation_covariance, values[4:13])
+    assert (w.x, w.y, w.z, a.x, a.y, a.z) == (*values[13:16], *values[25:28])
+    np.testing.assert_array_equal(msg.linear_acceleration_covariance, values[28:37])
+
+    wrench = cdr.StampedDoublesWriter("left_ankle_roll_link" * (seed % 2), 6)
+    values = rng.normal(size=6)
+    msg = deserialize_message(wrench.write(stamp, values), WrenchStamped)
+    f, t = msg.wrench.force, msg.wrench.torque
+    assert (f.x, f.y, f.z, t.x, t.y, t.z) == tuple(values)
+    with pytest.raises(cdr.CdrError):
+        wrench.write(stamp, values[:5])

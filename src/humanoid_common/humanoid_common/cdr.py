@@ -1,4 +1,4 @@
-"""Read and write the serialized form (CDR) of the stack's high-rate skin messages directly.
+"""Read and write the serialized form (CDR) of the stack's high-rate messages directly.
 
 Why: rclpy turns a serialized message into Python objects one nested field at a time. A
 TactileFrame (six pads, each with a Pose) cost a tactile driver ~1-5 ms to take, and a
@@ -34,6 +34,7 @@ _F32 = struct.Struct("<f")
 _F64 = struct.Struct("<d")
 _F64X3 = struct.Struct("<3d")
 _F64X7 = struct.Struct("<7d")
+_STAMP = struct.Struct("<iI")
 
 
 class CdrError(ValueError):
@@ -296,6 +297,69 @@ class CdrWriter:
         return b"".join(self.parts)
 
 
+# ------------------------------------------------ state messages of fixed layout (the simulator)
+def write_time(stamp_ns: int) -> bytes:
+    """A serialized builtin_interfaces/Time, which is also a rosgraph_msgs/Clock."""
+    sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
+    return PLAIN_CDR_LE + b"\x00\x00" + _STAMP.pack(sec, nanosec)
+
+
+class StampedDoublesWriter:
+    """Writes a message made of a std_msgs/Header, then only float64 fields, from a template:
+    sensor_msgs/Imu (37 values: orientation x y z w, its covariance, angular velocity, its
+    covariance, linear acceleration, its covariance) or geometry_msgs/WrenchStamped (6 values:
+    force, torque). The frame_id is fixed; each write overwrites the stamp and the values."""
+
+    def __init__(self, frame_id: str, count: int):
+        writer = CdrWriter()
+        writer.header(0, frame_id)
+        writer.raw(bytes(8 * count), 8)
+        self._template = writer.bytes()
+        self._values_at = writer.size - 8 * count
+        self.count = count
+
+    def write(self, stamp_ns: int, values) -> bytes:
+        data = np.asarray(values, dtype="<f8")
+        if data.size != self.count:
+            raise CdrError(f"{data.size} values for a message of {self.count}")
+        buffer = bytearray(self._template)
+        _STAMP.pack_into(buffer, _ORIGIN, *divmod(int(stamp_ns), 1_000_000_000))
+        buffer[self._values_at :] = data.tobytes()
+        return bytes(buffer)
+
+
+class JointStateWriter:
+    """Writes sensor_msgs/JointState of fixed joint names from a template: each write
+    overwrites the stamp and the position, velocity and effort arrays."""
+
+    def __init__(self, names, frame_id: str = ""):
+        self.names = tuple(names)
+        count = len(self.names)
+        writer = CdrWriter()
+        writer.header(0, frame_id)
+        writer.u32(count)
+        for name in self.names:
+            writer.string(name)
+        self._slots = []
+        for _ in range(3):
+            writer.u32(count)
+            if count:
+                writer.raw(bytes(8 * count), 8)
+            self._slots.append(writer.size - 8 * count)
+        self._template = writer.bytes()
+
+    def write(self, stamp_ns: int, position, velocity, effort) -> bytes:
+        buffer = bytearray(self._template)
+        _STAMP.pack_into(buffer, _ORIGIN, *divmod(int(stamp_ns), 1_000_000_000))
+        count = len(self.names)
+        for start, values in zip(self._slots, (position, velocity, effort), strict=True):
+            data = np.asarray(values, dtype="<f8")
+            if data.size != count:
+                raise CdrError(f"{data.size} values for {count} joints")
+            buffer[start : start + 8 * count] = data.tobytes()
+        return bytes(buffer)
+
+
 # ------------------------------------------------------------ humanoid_interfaces/TactileFrame
 @dataclass(frozen=True)
 class PadLayout:
@@ -488,7 +552,6 @@ class ContactData:
     slip: bool
 
 
-_STAMP = struct.Struct("<iI")
 _CONTACT_VALUES = struct.Struct("<15d")  # force, cop, cop_pad, normal, shear, area, slip_score
 _CONTACT_LAYOUTS = LayoutCache()
 
