@@ -368,3 +368,57 @@ def test_the_state_writers_write_what_rclpy_reads(seed: int) -> None:
     assert (f.x, f.y, f.z, t.x, t.y, t.z) == tuple(values)
     with pytest.raises(cdr.CdrError):
         wrench.write(stamp, values[:5])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_joint_states_odometry_and_commands_round_trip_with_rclpy(seed: int) -> None:
+    from nav_msgs.msg import Odometry
+    from sensor_msgs.msg import JointState
+
+    rng = np.random.default_rng(700 + seed)
+    count = int(rng.integers(0, 44))
+    names = [f"j{i}" + "_" * int(rng.integers(0, 3)) for i in range(count)]
+    for _ in range(3):  # the second and third take the layout cache's path
+        state = JointState(name=names)
+        state.header.stamp.sec, state.header.stamp.nanosec = int(rng.integers(0, 10**6)), 5
+        state.header.frame_id = "base" * (seed % 2)
+        state.position, state.velocity = rng.normal(size=(2, count)).tolist()
+        state.effort = rng.normal(size=count).tolist() if seed % 3 else []
+        data = cdr.read_joint_state(serialize_message(state))
+        assert data.stamp_ns == state.header.stamp.sec * 10**9 + 5
+        assert (data.frame_id, data.name) == (state.header.frame_id, tuple(names))
+        for field in ("position", "velocity", "effort"):
+            np.testing.assert_array_equal(getattr(data, field), getattr(state, field))
+
+    odom = Odometry(child_frame_id="pelvis" * (seed % 3))
+    odom.header.frame_id = "odom"
+    odom.header.stamp.sec = 12
+    odom.pose.pose.position.x, odom.pose.pose.orientation.w = 1.5, 0.5
+    odom.pose.covariance = rng.normal(size=36).tolist()
+    odom.twist.twist.linear.y, odom.twist.twist.angular.z = -0.25, 0.75
+    stamp, frame, texts, values = cdr.read_stamped_doubles(serialize_message(odom), 85, 1)
+    assert (stamp, frame, texts) == (12 * 10**9, "odom", (odom.child_frame_id,))
+    assert (values[0], values[6], values[44], values[48]) == (1.5, 0.5, -0.25, 0.75)
+    np.testing.assert_array_equal(values[7:43], odom.pose.covariance)
+    writer = cdr.StampedDoublesWriter("odom", 85, (odom.child_frame_id,))
+    assert deserialize_message(writer.write(12 * 10**9, values), Odometry) == odom
+    with pytest.raises(cdr.CdrError):
+        cdr.read_stamped_doubles(serialize_message(odom), 84, 1)
+
+    commands = cdr.JointCommandWriter("right_hand")
+    for velocity in (None, rng.normal(size=count)):
+        position, kp, kd = rng.normal(size=(3, count))
+        effort = rng.normal(size=count) if seed % 2 else np.zeros(0)
+        raw = commands.write(99, names, position, velocity, effort, kp, kd)
+        msg = deserialize_message(raw, JointCommand)
+        assert (msg.source, list(msg.name), msg.header.stamp.nanosec) == ("right_hand", names, 99)
+        np.testing.assert_array_equal(msg.position, position)
+        np.testing.assert_array_equal(msg.velocity, [] if velocity is None else velocity)
+        np.testing.assert_array_equal(msg.effort, effort)
+        np.testing.assert_array_equal(msg.kd, kd)
+        again = deserialize_message(cdr.restamp(raw, 7 * 10**9 + 3), JointCommand)
+        assert (again.header.stamp.sec, again.header.stamp.nanosec) == (7, 3)
+        np.testing.assert_array_equal(again.kp, kp)
+    if count:
+        with pytest.raises(cdr.CdrError, match="position"):
+            commands.write(0, names, np.zeros(count + 1), None, None, kp, kd)

@@ -308,11 +308,15 @@ class StampedDoublesWriter:
     """Writes a message made of a std_msgs/Header, then only float64 fields, from a template:
     sensor_msgs/Imu (37 values: orientation x y z w, its covariance, angular velocity, its
     covariance, linear acceleration, its covariance) or geometry_msgs/WrenchStamped (6 values:
-    force, torque). The frame_id is fixed; each write overwrites the stamp and the values."""
+    force, torque); with ``strings`` after the header, nav_msgs/Odometry (child_frame_id, then
+    85 values: see :func:`read_stamped_doubles`). The frame_id and strings are fixed; each
+    write overwrites the stamp and the values."""
 
-    def __init__(self, frame_id: str, count: int):
+    def __init__(self, frame_id: str, count: int, strings: tuple[str, ...] = ()):
         writer = CdrWriter()
         writer.header(0, frame_id)
+        for text in strings:
+            writer.string(text)
         writer.raw(bytes(8 * count), 8)
         self._template = writer.bytes()
         self._values_at = writer.size - 8 * count
@@ -358,6 +362,59 @@ class JointStateWriter:
                 raise CdrError(f"{data.size} values for {count} joints")
             buffer[start : start + 8 * count] = data.tobytes()
         return bytes(buffer)
+
+
+@dataclass(frozen=True)
+class JointStateData:
+    stamp_ns: int
+    frame_id: str
+    name: tuple[str, ...]
+    position: np.ndarray  # read-only views of the message bytes
+    velocity: np.ndarray
+    effort: np.ndarray
+
+
+_JOINT_STATE_LAYOUTS = LayoutCache()
+
+
+def read_joint_state(buffer: bytes) -> JointStateData:
+    """A serialized sensor_msgs/JointState; arrays are read-only views.
+
+    A state with the layout of one read before (the same joints) is read at the recorded
+    offsets, without decoding its joint names again.
+    """
+    plan = _JOINT_STATE_LAYOUTS.find(buffer)
+    if plan is not None:
+        frame_id, names, slots = plan
+        arrays = [_view(buffer, "<f8", slot) for slot in slots]
+        return JointStateData(leading_stamp_ns(buffer), frame_id, names, *arrays)
+    reader = CdrReader(buffer, record=True)
+    stamp, frame_id = reader.header()
+    names = tuple(reader.string() for _ in range(reader.count()))
+    read = [_array_slot(reader, "<f8") for _ in range(3)]
+    _JOINT_STATE_LAYOUTS.add(
+        Layout(buffer, reader.fixed), (frame_id, names, [slot for _, slot in read])
+    )
+    return JointStateData(stamp, frame_id, names, *(values for values, _ in read))
+
+
+def read_stamped_doubles(
+    buffer: bytes, count: int, strings: int = 0
+) -> tuple[int, str, tuple[str, ...], np.ndarray]:
+    """A message made of a std_msgs/Header, ``strings`` strings, then ``count`` float64 (the
+    layout :class:`StampedDoublesWriter` writes): (stamp [ns], frame_id, strings, values).
+
+    sensor_msgs/Imu: count 37, geometry_msgs/WrenchStamped: 6, nav_msgs/Odometry: 1 string
+    (child_frame_id) and 85 (pose position, orientation x y z w, its covariance 36, twist linear,
+    angular, its covariance 36).
+    """
+    reader = CdrReader(buffer)
+    stamp, frame_id = reader.header()
+    texts = tuple(reader.string() for _ in range(strings))
+    start = reader.position + (-(reader.position - _ORIGIN) % 8)
+    if start + 8 * count != len(buffer):
+        raise CdrError(f"{len(buffer) - start} bytes after the header for {count} float64")
+    return stamp, frame_id, texts, np.frombuffer(buffer, "<f8", count, start)
 
 
 # ------------------------------------------------------------ humanoid_interfaces/TactileFrame
@@ -627,6 +684,68 @@ class JointCommandData:
     effort: np.ndarray
     kp: np.ndarray
     kd: np.ndarray
+
+
+class JointCommandWriter:
+    """Writes the JointCommands of one sender from templates, one per joint set and pattern of
+    empty arrays (velocity and effort may be empty): each write overwrites the stamp and the
+    arrays."""
+
+    FIELDS = ("position", "velocity", "effort", "kp", "kd")
+
+    def __init__(self, source: str):
+        self.source = source
+        self._templates: dict[tuple, tuple[bytes, list[int]]] = {}
+
+    def _template(self, names: tuple[str, ...], present: tuple[bool, ...]):
+        writer = CdrWriter()
+        writer.header(0, "")
+        writer.string(self.source)
+        writer.u32(len(names))
+        for name in names:
+            writer.string(name)
+        slots = []
+        for full in present:
+            count = len(names) if full else 0
+            writer.u32(count)
+            if count:
+                writer.raw(bytes(8 * count), 8)
+            slots.append(writer.size - 8 * count)
+        template = (writer.bytes(), slots)
+        if len(self._templates) > 16:
+            self._templates.clear()
+        self._templates[(names, present)] = template
+        return template
+
+    def write(self, stamp_ns: int, names, position, velocity, effort, kp, kd) -> bytes:
+        """The command's bytes; arrays of ``len(names)`` values, velocity and effort may be
+        empty (``None`` or size 0)."""
+        names = tuple(names)
+        arrays = [
+            np.zeros(0) if values is None else np.asarray(values, dtype="<f8")
+            for values in (position, velocity, effort, kp, kd)
+        ]
+        count = len(names)
+        for field, data in zip(self.FIELDS, arrays, strict=True):
+            if data.size not in (count, 0) or (
+                data.size == 0 and field in ("position", "kp", "kd") and count
+            ):
+                raise CdrError(f"{field}: {data.size} values for {count} joints")
+        present = tuple(data.size > 0 for data in arrays)
+        template, slots = self._templates.get((names, present)) or self._template(names, present)
+        buffer = bytearray(template)
+        _STAMP.pack_into(buffer, _ORIGIN, *divmod(int(stamp_ns), 1_000_000_000))
+        for start, data in zip(slots, arrays, strict=True):
+            if data.size:
+                buffer[start : start + 8 * count] = data.tobytes()
+        return bytes(buffer)
+
+
+def restamp(buffer: bytes, stamp_ns: int) -> bytes:
+    """A serialized message that starts with a stamp (a Header), with that stamp replaced."""
+    copy = bytearray(buffer)
+    _STAMP.pack_into(copy, _ORIGIN, *divmod(int(stamp_ns), 1_000_000_000))
+    return bytes(copy)
 
 
 _COMMAND_LAYOUTS = LayoutCache()

@@ -146,6 +146,13 @@ def main(argv=None) -> int:
     parser.add_argument("--mirror", nargs="+", default=["mean"])
     parser.add_argument("--containment", type=float, nargs="+", default=[0.5])
     parser.add_argument("--cross-class", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--containment-smaller",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="1: containment over the smaller box's area (see DecisionRules)",
+    )
     args = parser.parse_args(argv)
     if args.seed in FORBIDDEN_SEEDS:
         raise SystemExit(f"seed {args.seed} is the bench's held-out seed: tune on another")
@@ -160,7 +167,7 @@ def main(argv=None) -> int:
         frames = build_cache(args, detector)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pickle.dumps(frames))
-    base = detector.rules
+    base = detector.rules.replace(class_thresholds=())  # the grid sets one threshold
     rows = []
     grid = itertools.product(
         args.proposal,
@@ -169,8 +176,9 @@ def main(argv=None) -> int:
         args.mirror,
         args.containment,
         args.cross_class,
+        args.containment_smaller,
     )
-    for proposal, weight, threshold, mirror, containment, cross in grid:
+    for proposal, weight, threshold, mirror, containment, cross, smaller in grid:
         rules = base.replace(
             proposal_threshold=proposal,
             peak_weight=weight,
@@ -178,6 +186,7 @@ def main(argv=None) -> int:
             mirror=mirror,
             containment=containment,
             cross_class_containment=bool(cross),
+            containment_smaller=bool(smaller),
         )
         ev = replay(frames, rules, detector)
         sim = replay(frames, rules, detector, sim=True)
@@ -186,7 +195,8 @@ def main(argv=None) -> int:
             f"recall {ev.recall:.4f} ({len(ev.true_positives)}/{ev.required}) fp "
             f"{ev.false_positive_rate:.4f} ({ev.false_positives}) sim {sim.recall:.3f}/"
             f"{sim.false_positives}: proposal {proposal} peak_weight {weight} threshold "
-            f"{threshold} mirror {mirror} containment {containment} cross {cross}",
+            f"{threshold} mirror {mirror} containment {containment} cross {cross} smaller "
+            f"{smaller}",
             flush=True,
         )
     print(f"validation seed {args.seed}: {len(frames)} frames; Pareto front (recall, fp rate):")
@@ -211,6 +221,7 @@ def main(argv=None) -> int:
         f"proposal_threshold: {rules.proposal_threshold}\npeak_weight: {rules.peak_weight}\n"
         f"mirror: {rules.mirror}\ncontainment: {rules.containment}\n"
         f"cross_class_containment: {str(rules.cross_class_containment).lower()}\n"
+        f"containment_smaller: {str(rules.containment_smaller).lower()}\n"
         "score_thresholds: {"
         + ", ".join(f"{c}: {rules.score_threshold}" for c in detector.class_names)
         + "}"

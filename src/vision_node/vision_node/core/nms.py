@@ -77,13 +77,26 @@ def non_max_suppression(
 
 
 def suppress_contained(
-    boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, threshold: float
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    class_ids: np.ndarray,
+    threshold: float,
+    smaller: bool = False,
 ) -> np.ndarray:
     """Indices kept (best score first) after dropping each box that lies, by more than
     ``threshold`` of its own area, inside a better-scored box of the same class.
 
     IoU misses the typical duplicate of a two-stage detector: a proposal on part of an object
     (a cylinder's cap) inside the box of the whole object overlaps it by little IoU.
+
+    Args:
+        boxes: (N, 4) left, top, right, bottom [px].
+        scores: (N,) confidences.
+        class_ids: (N,) class of each box (suppression only within a class).
+        threshold: Overlap fraction above which the worse box is dropped, in (0, 1].
+        smaller: Measure the overlap as a fraction of the smaller box's area, not of the worse
+            box's own: a worse box that holds a better one (a box around an object and its
+            surroundings, with the object's own box inside) is then a duplicate too.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64)
@@ -93,7 +106,7 @@ def suppress_contained(
     keep: list[int] = []
     for index in np.argsort(-scores, kind="stable"):
         box = boxes[index]
-        area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-12)
+        own = max((box[2] - box[0]) * (box[3] - box[1]), 1e-12)
         contained = False
         for kept in keep:
             if class_ids[kept] != class_ids[index]:
@@ -101,6 +114,9 @@ def suppress_contained(
             other = boxes[kept]
             width = min(box[2], other[2]) - max(box[0], other[0])
             height = min(box[3], other[3]) - max(box[1], other[1])
+            area = own
+            if smaller:
+                area = min(own, max((other[2] - other[0]) * (other[3] - other[1]), 1e-12))
             if width > 0 and height > 0 and width * height / area > threshold:
                 contained = True
                 break

@@ -49,8 +49,9 @@ class DecisionRules:
 
     Defaults come from the node's settings (``score_threshold``, ``iou_threshold``) and the
     class file (keys ``proposal_threshold``, ``proposal_iou``, ``score_thresholds``,
-    ``background_margin``, ``mirror``, ``containment``, ``cross_class_containment``), where
-    ``training/tune_decision.py`` writes them after tuning on a validation seed.
+    ``background_margin``, ``mirror``, ``containment``, ``cross_class_containment``,
+    ``containment_smaller``), where ``training/tune_decision.py`` writes them after tuning on
+    a validation seed.
 
     Attributes:
         proposal_threshold: Heatmap peaks (any class) at least this are candidates.
@@ -65,6 +66,8 @@ class DecisionRules:
         containment: Drop a detection lying by more than this fraction of its area inside a
             better one (1: off).
         cross_class_containment: Containment across classes, not only within one.
+        containment_smaller: Containment as the overlap over the smaller box's area (also
+            drops a worse box that holds a better one), not over the worse box's own.
         peak_weight: A candidate is kept when the classifier's probability p and the heatmap
             peak h combined, ``p ** (1 - peak_weight) * h ** peak_weight`` (0: p alone), reach
             the threshold; its score (and so which of overlapping boxes wins) stays p.
@@ -79,6 +82,7 @@ class DecisionRules:
     iou_threshold: float = 0.45
     containment: float = CONTAINED
     cross_class_containment: bool = False
+    containment_smaller: bool = False
     peak_weight: float = 0.0
 
     def __post_init__(self):
@@ -197,6 +201,7 @@ class HeatmapDetector(OnnxDetector):
             iou_threshold=float(self.config.iou_threshold),
             containment=float(meta.get("containment", CONTAINED)),
             cross_class_containment=bool(meta.get("cross_class_containment", False)),
+            containment_smaller=bool(meta.get("containment_smaller", False)),
             peak_weight=float(meta.get("peak_weight", 0.0)),
         )
         self.proposal_threshold = self.rules.proposal_threshold
@@ -305,7 +310,10 @@ class HeatmapDetector(OnnxDetector):
             ids = np.array([d.class_id for d in kept])
             if rules.cross_class_containment:
                 ids = np.zeros_like(ids)
-            kept = [kept[i] for i in suppress_contained(boxes, scores, ids, rules.containment)]
+            keep = suppress_contained(
+                boxes, scores, ids, rules.containment, rules.containment_smaller
+            )
+            kept = [kept[i] for i in keep]
         return kept[: self.config.max_detections]
 
     def describe(self) -> str:
