@@ -55,6 +55,7 @@ def main() -> int:
     sim = make_sim()
     controller, index = make_controller(sim, arms=False)
     controller.request_stand()
+    writer = conversions.CommandWriter("biped_gait")  # the node's serialized command
     wall, cpu, reference = [], [], []
     scratch = mujoco.MjData(sim.model)
     load_before = os.getloadavg()
@@ -70,7 +71,7 @@ def main() -> int:
         w0, c0 = time.perf_counter(), time.thread_time()
         out = controller.step(state, now, PERIOD)
         if out is not None:
-            conversions.joint_command(out, int(round(now * 1e9)), "biped_gait")
+            writer.write(out, int(round(now * 1e9)))
         c1, w1 = time.thread_time(), time.perf_counter()
         wall.append(w1 - w0)
         cpu.append(c1 - c0)

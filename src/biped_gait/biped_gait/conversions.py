@@ -6,7 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pinocchio as pin
 from builtin_interfaces.msg import Time
-from nav_msgs.msg import Odometry
+from geometry_msgs.msg import WrenchStamped
+from humanoid_common.cdr import (
+    CdrError,
+    JointCommandWriter,
+    JointStateData,
+    StampedDoublesWriter,
+    read_joint_state,
+    read_stamped_doubles,
+)
+from rclpy.serialization import deserialize_message
+from sensor_msgs.msg import Imu, JointState
 
 from biped_gait.core.estimator import EstimatedState
 from biped_gait.core.outputs import (
@@ -15,7 +25,7 @@ from biped_gait.core.outputs import (
     GaitReport,
     JointCommandOut,
 )
-from humanoid_interfaces.msg import GaitStatus, JointCommand
+from humanoid_interfaces.msg import GaitStatus
 
 
 def stamp_ns(stamp: Time) -> int:
@@ -26,20 +36,6 @@ def stamp_ns(stamp: Time) -> int:
 def to_stamp(nanoseconds: int) -> Time:
     """Integer nanoseconds as a message stamp."""
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
-
-
-def joint_command(command: JointCommandOut, stamp: int, source: str) -> JointCommand:
-    """A controller command as humanoid_interfaces/JointCommand stamped with its state's stamp."""
-    msg = JointCommand()
-    msg.header.stamp = to_stamp(stamp)
-    msg.source = source
-    msg.name = list(command.names)
-    msg.position = command.position.tolist()
-    msg.velocity = command.velocity.tolist()
-    msg.effort = command.effort.tolist()
-    msg.kp = command.kp.tolist()
-    msg.kd = command.kd.tolist()
-    return msg
 
 
 def _point(point, xy) -> None:
@@ -67,26 +63,93 @@ def gait_status(report: GaitReport, stamp: int, frame: str) -> GaitStatus:
     return msg
 
 
-def odometry(state: EstimatedState, stamp: int, frame: str, child: str) -> Odometry:
-    """The estimated base state as nav_msgs/Odometry (twist in the child frame, REP-105)."""
-    msg = Odometry()
-    msg.header.stamp = to_stamp(stamp)
-    msg.header.frame_id = frame
-    msg.child_frame_id = child
-    p = state.base_position
-    msg.pose.pose.position.x, msg.pose.pose.position.y = float(p[0]), float(p[1])
-    msg.pose.pose.position.z = float(p[2])
-    x, y, z, w = pin.Quaternion(state.base_rotation).coeffs()
-    o = msg.pose.pose.orientation
-    o.x, o.y, o.z, o.w = float(x), float(y), float(z), float(w)
-    rotation = state.base_rotation
-    linear = rotation.T @ state.base_velocity
-    angular = rotation.T @ state.base_angular_velocity
-    t = msg.twist.twist
-    t.linear.x, t.linear.y, t.linear.z = (float(v) for v in linear)
-    t.angular.x, t.angular.y, t.angular.z = (float(v) for v in angular)
-    variance = np.zeros(36)
-    variance[[0, 7, 14]] = 1e-4  # leg odometry: mm-level per step, drifts with distance
-    variance[[21, 28, 35]] = 1e-5
-    msg.pose.covariance = variance.tolist()
-    return msg
+# ---------------------------------------------------------------- serialized inputs and outputs
+# The 100-500 Hz streams are taken and published serialized and read or written with
+# humanoid_common.cdr: rclpy's conversion of JointState (43 names), Odometry and JointCommand to
+# and from Python objects cost more than the control step. Bytes in another encoding than plain
+# little-endian CDR fall back to rclpy.
+
+
+def joint_state_from_raw(raw: bytes) -> JointStateData:
+    """A serialized sensor_msgs/JointState."""
+    try:
+        return read_joint_state(raw)
+    except CdrError:
+        msg = deserialize_message(raw, JointState)
+        return JointStateData(
+            stamp_ns(msg.header.stamp),
+            msg.header.frame_id,
+            tuple(msg.name),
+            *(
+                np.asarray(values, dtype=float)
+                for values in (msg.position, msg.velocity, msg.effort)
+            ),
+        )
+
+
+def imu_from_raw(raw: bytes) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """A serialized sensor_msgs/Imu: (stamp [ns], quaternion w x y z, gyro, accelerometer)."""
+    try:
+        stamp, _, _, v = read_stamped_doubles(raw, 37)
+        return stamp, np.array([v[3], v[0], v[1], v[2]]), v[13:16].copy(), v[25:28].copy()
+    except CdrError:
+        msg = deserialize_message(raw, Imu)
+        o, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
+        return (
+            stamp_ns(msg.header.stamp),
+            np.array([o.w, o.x, o.y, o.z]),
+            np.array([w.x, w.y, w.z]),
+            np.array([a.x, a.y, a.z]),
+        )
+
+
+def wrench_from_raw(raw: bytes) -> tuple[int, np.ndarray, np.ndarray]:
+    """A serialized geometry_msgs/WrenchStamped: (stamp [ns], force, torque)."""
+    try:
+        stamp, _, _, v = read_stamped_doubles(raw, 6)
+        return stamp, v[0:3].copy(), v[3:6].copy()
+    except CdrError:
+        msg = deserialize_message(raw, WrenchStamped)
+        f, t = msg.wrench.force, msg.wrench.torque
+        return stamp_ns(msg.header.stamp), np.array([f.x, f.y, f.z]), np.array([t.x, t.y, t.z])
+
+
+class CommandWriter:
+    """Controller commands as serialized humanoid_interfaces/JointCommand."""
+
+    def __init__(self, source: str):
+        self._writer = JointCommandWriter(source)
+
+    def write(self, command: JointCommandOut, stamp: int) -> bytes:
+        return self._writer.write(
+            stamp,
+            command.names,
+            command.position,
+            command.velocity,
+            command.effort,
+            command.kp,
+            command.kd,
+        )
+
+
+ODOMETRY_VARIANCE = np.zeros(36)
+ODOMETRY_VARIANCE[[0, 7, 14]] = 1e-4  # leg odometry: mm-level per step, drifts with distance
+ODOMETRY_VARIANCE[[21, 28, 35]] = 1e-5
+
+
+class OdometryWriter:
+    """The estimated base state as serialized nav_msgs/Odometry (what :func:`odometry` builds)."""
+
+    def __init__(self, frame: str, child: str):
+        self._writer = StampedDoublesWriter(frame, 85, (child,))
+        self._values = np.zeros(85)
+        self._values[7:43] = ODOMETRY_VARIANCE
+
+    def write(self, state: EstimatedState, stamp: int) -> bytes:
+        values = self._values
+        values[0:3] = state.base_position
+        values[3:7] = pin.Quaternion(state.base_rotation).coeffs()  # x y z w
+        rotation = state.base_rotation
+        values[43:46] = rotation.T @ state.base_velocity
+        values[46:49] = rotation.T @ state.base_angular_velocity
+        return self._writer.write(stamp, values)

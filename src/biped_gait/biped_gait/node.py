@@ -17,6 +17,7 @@ from collections import deque
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Twist, WrenchStamped
+from humanoid_common.cdr import CdrError, JointStateData, leading_stamp_ns
 from humanoid_common.lifecycle import run_node
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
@@ -68,7 +69,9 @@ class GaitNode(Node):
             "joint_states_rejected": 0,
             "cmd_vel_rejected": 0,
         }
-        self._last_command: JointCommand | None = None
+        self._last_command: bytes | None = None  # serialized JointCommand
+        self._command_writer = conv.CommandWriter(SOURCE)
+        self._odometry_writer = conv.OdometryWriter(self.params.odom_frame, self.params.base_frame)
         self._period_seen_s = 0.0  # the joint states' period when it disagrees with the rate
         self._reasons = {"joint_states": "", "cmd_vel": ""}
         self._step_times: deque[float] = deque(maxlen=500)
@@ -79,14 +82,16 @@ class GaitNode(Node):
         self.pub_odom = self.create_publisher(Odometry, "/odom", 10)
         self.pub_status = self.create_publisher(GaitStatus, "/gait/status", 10)
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(JointState, "/joint_states", self._on_joints, STATE_QOS)
-        self.create_subscription(Imu, "/imu/data", self._on_imu, STATE_QOS)
+        # The state streams are taken serialized (read in conversions with humanoid_common.cdr).
+        self.create_subscription(JointState, "/joint_states", self._on_joints, STATE_QOS, raw=True)
+        self.create_subscription(Imu, "/imu/data", self._on_imu, STATE_QOS, raw=True)
         for side in ("left", "right"):
             self.create_subscription(
                 WrenchStamped,
                 f"/{side}_foot/wrench",
-                lambda msg, side=side: self._on_wrench(side, msg),
+                lambda raw, side=side: self._on_wrench(side, raw),
                 STATE_QOS,
+                raw=True,
             )
         self.create_subscription(Twist, "/cmd_vel", self._on_cmd_vel, 10)
         self.create_service(Trigger, "/gait/stand", self._service(self._request_stand))
@@ -130,23 +135,24 @@ class GaitNode(Node):
         return handle
 
     # ------------------------------------------------------------------------- inputs
-    def _on_joints(self, msg: JointState) -> None:
+    def _on_joints(self, raw: bytes) -> None:
         self._last_arrival = time.monotonic()
         try:
+            msg = conv.joint_state_from_raw(raw)
             q, dq = self._joint_arrays(msg)
-        except BipedGaitError as error:
+        except (BipedGaitError, CdrError) as error:
             self._counts["joint_states_rejected"] += 1
             self._reasons["joint_states"] = str(error)
             self.get_logger().warning(f"rejected /joint_states: {error}", throttle_duration_sec=1.0)
             return
-        stamp = conv.stamp_ns(msg.header.stamp)
+        stamp = msg.stamp_ns
         if stamp <= self._last_stepped_ns:
             # The simulator's lockstep asks again (our command or one of its inputs was lost):
             # answer with the command computed for that stamp; never step a state twice.
             if (
                 stamp == self._last_stepped_ns
                 and self._last_command is not None
-                and conv.stamp_ns(self._last_command.header.stamp) == stamp
+                and leading_stamp_ns(self._last_command) == stamp
             ):
                 self.pub_command.publish(self._last_command)
                 self._counts["repeats"] += 1
@@ -159,7 +165,7 @@ class GaitNode(Node):
         self._joints = (stamp, q, dq)
         self._try_step()
 
-    def _joint_arrays(self, msg: JointState) -> tuple[np.ndarray, np.ndarray]:
+    def _joint_arrays(self, msg: JointStateData) -> tuple[np.ndarray, np.ndarray]:
         names = msg.name
         count = len(names)
         if len(msg.position) != count or len(msg.velocity) != count:
@@ -168,12 +174,12 @@ class GaitNode(Node):
                 f"{len(msg.velocity)} velocities"
             )
         cache = self._name_cache
-        if cache is None or cache[0] != list(names):
+        if cache is None or cache[0] != names:
             lookup = {name: i for i, name in enumerate(names)}
             missing = [j for j in self.joint_names if j not in lookup]
             if missing:
                 raise BipedGaitError(f"missing joints {missing[:4]} ({len(missing)} in all)")
-            cache = (list(names), np.array([lookup[j] for j in self.joint_names]))
+            cache = (tuple(names), np.array([lookup[j] for j in self.joint_names]))
             self._name_cache = cache
         position = np.asarray(msg.position, dtype=float)[cache[1]]
         velocity = np.asarray(msg.velocity, dtype=float)[cache[1]]
@@ -181,23 +187,22 @@ class GaitNode(Node):
             raise BipedGaitError("non-finite joint positions or velocities")
         return position, velocity
 
-    def _on_imu(self, msg: Imu) -> None:
-        o, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
-        self._inputs["imu"] = (
-            conv.stamp_ns(msg.header.stamp),
-            np.array([o.w, o.x, o.y, o.z]),
-            np.array([w.x, w.y, w.z]),
-            np.array([a.x, a.y, a.z]),
-        )
+    def _on_imu(self, raw: bytes) -> None:
+        try:
+            self._inputs["imu"] = conv.imu_from_raw(raw)
+        except CdrError as error:
+            self.get_logger().warning(f"rejected /imu/data: {error}", throttle_duration_sec=1.0)
+            return
         self._try_step()
 
-    def _on_wrench(self, side: str, msg: WrenchStamped) -> None:
-        f, t = msg.wrench.force, msg.wrench.torque
-        self._inputs[side] = (
-            conv.stamp_ns(msg.header.stamp),
-            np.array([f.x, f.y, f.z]),
-            np.array([t.x, t.y, t.z]),
-        )
+    def _on_wrench(self, side: str, raw: bytes) -> None:
+        try:
+            self._inputs[side] = conv.wrench_from_raw(raw)
+        except CdrError as error:
+            self.get_logger().warning(
+                f"rejected /{side}_foot/wrench: {error}", throttle_duration_sec=1.0
+            )
+            return
         self._try_step()
 
     def _on_cmd_vel(self, msg: Twist) -> None:
@@ -262,7 +267,7 @@ class GaitNode(Node):
             command = self.controller.step(readings, now, dt)
         self._counts["steps"] += 1
         if command is not None:
-            self._last_command = conv.joint_command(command, stamp, SOURCE)
+            self._last_command = self._command_writer.write(command, stamp)
             self.pub_command.publish(self._last_command)
         if self._counts["steps"] % self._status_every == 0:
             self.pub_status.publish(
@@ -270,12 +275,7 @@ class GaitNode(Node):
             )
         if self._counts["steps"] % self._odom_every == 0 and self.controller.state != "idle":
             self.pub_odom.publish(
-                conv.odometry(
-                    self.controller.estimator.state,
-                    stamp,
-                    self.params.odom_frame,
-                    self.params.base_frame,
-                )
+                self._odometry_writer.write(self.controller.estimator.state, stamp)
             )
         self._step_times.append(time.perf_counter() - started)
 

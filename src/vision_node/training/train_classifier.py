@@ -17,7 +17,8 @@ but at 320x240 confuses the classes of small ones and fires on distractors. This
    pipeline on held-out scenes (seed 3000), writing ``scene_objects_report.md``.
 
 ``--hard-negatives OLD.onnx`` weights background crops that a previous classifier scored < 0.5
-(``--hard-weight``); ``--average-with OLD.onnx`` exports the mean of the log-probabilities of
+(``--hard-weight``; with ``--hard-positives`` also the object crops it gave < 0.5 of their
+class); ``--average-with OLD.onnx`` exports the mean of the log-probabilities of
 that classifier and the new one (round 3: the round-2 classifier, with ``--crop-seeds 1500 1600
 1700 --hard-negatives``; see ``models/scene_objects_training.yaml``).
 """
@@ -126,16 +127,26 @@ def augment(batch: np.ndarray, rng) -> np.ndarray:
     return batch
 
 
-def hard_negatives(crops, labels, model: str) -> np.ndarray:
-    """Background crops that a previous classifier (flip-averaged, as the node) scores < 0.5."""
-    session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
-    hard = np.zeros(len(labels), dtype=bool)
+def hard_examples(crops, labels, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Crops a previous classifier (flip-averaged) gets wrong: background crops it scores
+    < 0.5 background (hard negatives) and object crops it gives < 0.5 of their class (hard
+    positives).
+
+    Returns:
+        Two boolean masks over the crops: hard negatives, hard positives.
+    """
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    own = np.zeros(len(labels), dtype=np.float32)
     for first in range(0, len(labels), 1024):
         batch = crops[first : first + 1024].astype(np.float32)
         flipped = np.ascontiguousarray(batch[..., ::-1])
         scores = session.run(None, {"crops": batch})[0] + session.run(None, {"crops": flipped})[0]
-        hard[first : first + 1024] = 0.5 * scores[:, BACKGROUND] < 0.5
-    return hard & (labels == BACKGROUND)
+        part = labels[first : first + 1024]
+        own[first : first + 1024] = 0.5 * scores[np.arange(len(part)), part]
+    background = labels == BACKGROUND
+    return background & (own < 0.5), ~background & (own < 0.5)
 
 
 def train(crops, labels, args, sample_weight=None) -> CropClassifier:
@@ -277,6 +288,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--hard-weight", type=float, default=2.0)
     parser.add_argument(
+        "--hard-positives",
+        action="store_true",
+        help="with --hard-negatives: also weight object crops the previous classifier gives "
+        "< 0.5 of their class (x --hard-weight)",
+    )
+    parser.add_argument(
         "--candidate-threshold",
         type=float,
         default=PROPOSAL_THRESHOLD,
@@ -349,12 +366,17 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     sample_weight, hard_text = None, ""
     if args.hard_negatives:
-        hard = hard_negatives(crops, labels, args.hard_negatives)
+        hard, positives = hard_examples(crops, labels, args.hard_negatives)
+        name = pathlib.Path(args.hard_negatives).name
+        hard_text = f" {int(hard.sum())} hard negatives (background crops that {name} scored < 0.5)"
+        if args.hard_positives:
+            hard = hard | positives
+            hard_text += (
+                f" and {int(positives.sum())} hard positives (object crops it gave < 0.5 of "
+                "their class)"
+            )
         sample_weight = np.where(hard, args.hard_weight, 1.0).astype(np.float32)
-        hard_text = (
-            f" {int(hard.sum())} hard negatives (background crops that "
-            f"{pathlib.Path(args.hard_negatives).name} scored < 0.5) weighted x{args.hard_weight};"
-        )
+        hard_text += f" weighted x{args.hard_weight};"
         print(hard_text.strip())
     net = train(crops, labels, args, sample_weight)
     train_s = time.perf_counter() - start
