@@ -5,7 +5,14 @@ from __future__ import annotations
 import array
 
 import numpy as np
-from humanoid_common.cdr import CdrError, read_contact_array
+from humanoid_common.cdr import (
+    CdrError,
+    JointCommandWriter,
+    JointStateData,
+    read_contact_array,
+    read_joint_state,
+    read_stamped_doubles,
+)
 
 from dexterous_hand_ctrl.core.contacts import PadContact, TactileSnapshot
 from dexterous_hand_ctrl.core.grasp_controller import ControllerOutput
@@ -64,40 +71,74 @@ def snapshot_from_serialized(raw: bytes, message_type) -> TactileSnapshot:
 
 
 class CommandBuilder:
-    """Fills one reusable JointCommand message from controller outputs.
+    """Serialized humanoid_interfaces/JointCommand from controller outputs (written from
+    templates by humanoid_common.cdr: building the message object cost ~0.3 ms).
 
     Args:
-        message_type: humanoid_interfaces/JointCommand.
         source: JointCommand.source.
         hand_joints: Hand joint names (hand model order).
         arm_joints: Arm joint names (may be empty).
     """
 
-    def __init__(self, message_type, source: str, hand_joints, arm_joints):
-        self.message = message_type()
-        self.message.source = source
-        self._hand = list(hand_joints)
-        self._arm = list(arm_joints)
-        self._with_arm = list(hand_joints) + list(arm_joints)
+    def __init__(self, source: str, hand_joints, arm_joints):
+        self._writer = JointCommandWriter(source)
+        self._hand = tuple(hand_joints)
+        self._arm = tuple(arm_joints)
+        self._with_arm = self._hand + self._arm
         self._zeros_hand = np.zeros(len(self._hand))
 
-    def build(self, output: ControllerOutput, stamp):
-        msg = self.message
-        msg.header.stamp = stamp
+    def build(self, output: ControllerOutput, stamp_ns: int) -> bytes:
         if output.arm_positions is not None:
-            msg.name = self._with_arm
             arm_count = len(self._arm)
-            position = np.concatenate([output.hand_positions, output.arm_positions])
-            effort = np.concatenate([self._zeros_hand, output.arm_effort])
-            kp = np.concatenate([output.hand_kp, np.full(arm_count, output.arm_kp)])
-            kd = np.concatenate([output.hand_kd, np.full(arm_count, output.arm_kd)])
-        else:
-            msg.name = self._hand
-            position, effort = output.hand_positions, self._zeros_hand
-            kp, kd = output.hand_kp, output.hand_kd
-        msg.position = array.array("d", np.asarray(position, dtype=np.float64).tobytes())
-        msg.velocity = array.array("d")
-        msg.effort = array.array("d", np.asarray(effort, dtype=np.float64).tobytes())
-        msg.kp = array.array("d", np.asarray(kp, dtype=np.float64).tobytes())
-        msg.kd = array.array("d", np.asarray(kd, dtype=np.float64).tobytes())
-        return msg
+            return self._writer.write(
+                stamp_ns,
+                self._with_arm,
+                np.concatenate([output.hand_positions, output.arm_positions]),
+                None,
+                np.concatenate([self._zeros_hand, output.arm_effort]),
+                np.concatenate([output.hand_kp, np.full(arm_count, output.arm_kp)]),
+                np.concatenate([output.hand_kd, np.full(arm_count, output.arm_kd)]),
+            )
+        return self._writer.write(
+            stamp_ns,
+            self._hand,
+            output.hand_positions,
+            None,
+            self._zeros_hand,
+            output.hand_kp,
+            output.hand_kd,
+        )
+
+
+def joint_state_from_raw(raw: bytes) -> JointStateData:
+    """A serialized sensor_msgs/JointState (humanoid_common.cdr; rclpy for other encodings)."""
+    try:
+        return read_joint_state(raw)
+    except CdrError:
+        from rclpy.serialization import deserialize_message
+        from sensor_msgs.msg import JointState
+
+        msg = deserialize_message(raw, JointState)
+        return JointStateData(
+            stamp_ns(msg.header.stamp),
+            msg.header.frame_id,
+            tuple(msg.name),
+            as_array(msg.position),
+            as_array(msg.velocity),
+            as_array(msg.effort),
+        )
+
+
+def odometry_pose_from_raw(raw: bytes) -> tuple[str, np.ndarray, np.ndarray]:
+    """A serialized nav_msgs/Odometry: (frame_id, base position, base quaternion w x y z)."""
+    try:
+        _, frame, _, values = read_stamped_doubles(raw, 85, strings=1)
+        x, y, z, w = values[3:7]
+        return frame, values[0:3].copy(), np.array([w, x, y, z])
+    except CdrError:
+        from nav_msgs.msg import Odometry
+        from rclpy.serialization import deserialize_message
+
+        msg = deserialize_message(raw, Odometry)
+        p, q = msg.pose.pose.position, msg.pose.pose.orientation
+        return msg.header.frame_id, np.array([p.x, p.y, p.z]), np.array([q.w, q.x, q.y, q.z])

@@ -19,7 +19,7 @@ import numpy as np
 import pinocchio as pin
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from humanoid_common.cdr import leading_stamp_ns
+from humanoid_common.cdr import CdrError, leading_stamp_ns, restamp
 from humanoid_common.lifecycle import run_node
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
@@ -68,11 +68,15 @@ class HandControllerNode(Node):
         self._camera = self._camera_frame(params.robot_description)
         arm_joints = self.hand.arm.joints if self.hand.arm else ()
         self._builder = conv.CommandBuilder(
-            JointCommand, params.source, self.controller.model.joint_names, arm_joints
+            params.source, self.controller.model.joint_names, arm_joints
         )
         self.pub_command = self.create_publisher(JointCommand, params.command_topic, RELIABLE)
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(JointState, params.joint_states_topic, self._on_joints, LATEST)
+        # Joint states (43 names at 100-500 Hz) are taken serialized and read with
+        # humanoid_common.cdr, whose layout cache skips the names after the first.
+        self.create_subscription(
+            JointState, params.joint_states_topic, self._on_joints, LATEST, raw=True
+        )
         # Contacts are taken serialized and decoded only for a step that uses them (a
         # ContactArray costs ~1 ms to turn into Python objects; idle steps are decimated).
         self.create_subscription(
@@ -82,9 +86,11 @@ class HandControllerNode(Node):
         self.create_subscription(
             TactileFrame, params.frames_topic, self._on_frame, BEST_EFFORT, raw=True
         )
-        self._odometry = None
+        self._odometry = None  # serialized Odometry, read when a goal needs it
         if params.odometry_topic:
-            self.create_subscription(Odometry, params.odometry_topic, self._on_odometry, RELIABLE)
+            self.create_subscription(
+                Odometry, params.odometry_topic, self._on_odometry, RELIABLE, raw=True
+            )
         self._server = ActionServer(
             self,
             Grasp,
@@ -104,7 +110,7 @@ class HandControllerNode(Node):
             )
         self.create_timer(1.0 / params.diagnostics_rate_hz, self._publish_diagnostics, clock=wall)
         self._names: tuple[str, ...] = ()
-        self._pending = None  # (stamp_ns, stamp msg, JointInput, wall time)
+        self._pending = None  # (stamp_ns, JointInput, wall time it started waiting)
         self._contacts = None  # (stamp_ns, serialized ContactArray)
         self._idle_stepped_ns = -(2**62)  # stamp of the last controller step while idle
         self._contacts_used_ns = -1
@@ -124,7 +130,7 @@ class HandControllerNode(Node):
         self._latency_count = 0
         self._frame_stamp = None
         self._last_output = None
-        self._last_command: JointCommand | None = None
+        self._last_command: bytes | None = None  # serialized JointCommand
         self._diag_previous = (time.monotonic(), 0)
         self.get_logger().info(
             f"hand {params.hand}: {len(self.controller.model.joint_names)} hand joints, "
@@ -140,38 +146,41 @@ class HandControllerNode(Node):
         return (camera.get("frame_id"), camera.get("link")) if camera.get("link") else None
 
     # ------------------------------------------------------------------------------ inputs
-    def _on_joints(self, msg: JointState) -> None:
-        names = msg.name
-        if len(names) != len(self._names) or tuple(names) != self._names:
-            self._names = tuple(names)
-        stamp_ns = conv.stamp_ns(msg.header.stamp)
+    def _on_joints(self, raw: bytes) -> None:
+        try:
+            msg = conv.joint_state_from_raw(raw)
+        except CdrError as error:
+            self.get_logger().warning(f"rejected joint state: {error}", throttle_duration_sec=1.0)
+            return
+        self._names = msg.name
+        stamp_ns = msg.stamp_ns
         if stamp_ns <= self._answered_ns:
             # The simulator's lockstep asks again (our command was lost): answer with the
             # command computed for that stamp; never step a state twice.
             if (
                 stamp_ns == self._answered_ns
                 and self._last_command is not None
-                and conv.stamp_ns(self._last_command.header.stamp) == stamp_ns
+                and leading_stamp_ns(self._last_command) == stamp_ns
             ):
                 self.pub_command.publish(self._last_command)
                 self._counts["repeats"] += 1
             return
-        if self._answer_idle(stamp_ns, msg.header.stamp):
+        if self._answer_idle(stamp_ns):
             return
-        joints = JointInput(stamp_ns * 1e-9, self._names, conv.as_array(msg.position))
+        joints = JointInput(stamp_ns * 1e-9, self._names, msg.position)
         # A newer state replaces one still waiting for its contacts, but not its wait: with
         # the tactile stream gone, states arriving faster than sync_wait_s must still be
         # stepped (and the controller then sees the contacts age).
-        waiting_since = self._pending[3] if self._pending is not None else time.monotonic()
+        waiting_since = self._pending[2] if self._pending is not None else time.monotonic()
         if self._pending is None and self._watchdog is not None:
             self._watchdog.reset()
-        self._pending = (stamp_ns, msg.header.stamp, joints, waiting_since)
+        self._pending = (stamp_ns, joints, waiting_since)
         if self._contacts is not None and self._contacts[0] >= stamp_ns:
             self._step(time.monotonic())
         elif self._contacts is None and self.params.sync_wait_s == 0.0:
             self._step(time.monotonic())
 
-    def _answer_idle(self, stamp_ns: int, stamp) -> bool:
+    def _answer_idle(self, stamp_ns: int) -> bool:
         """While idle, step the controller only every ``idle_step_period_s`` (sim time) and
         answer the states in between with the held command, restamped: holding a posture needs
         no 100-500 Hz control, and this is most of an idle hand's CPU."""
@@ -190,7 +199,7 @@ class HandControllerNode(Node):
         self._answered_ns = stamp_ns
         self._counts["idle_answers"] += 1
         if self.params.command_when_idle and self._last_command is not None:
-            self._last_command.header.stamp = stamp
+            self._last_command = restamp(self._last_command, stamp_ns)
             self.pub_command.publish(self._last_command)
         return True
 
@@ -205,15 +214,15 @@ class HandControllerNode(Node):
         self._counts["frames"] += 1
         self._frame_stamp = leading_stamp_ns(raw) * 1e-9
 
-    def _on_odometry(self, msg: Odometry) -> None:
-        self._odometry = msg
+    def _on_odometry(self, raw: bytes) -> None:
+        self._odometry = raw
 
     def _on_watchdog(self) -> None:
         """Step a joint state whose contacts did not come within ``sync_wait_s``."""
         self._watchdog.cancel()
         if self._pending is None:
             return
-        waited = time.monotonic() - self._pending[3]
+        waited = time.monotonic() - self._pending[2]
         limit = self.params.sync_wait_s
         if self.get_clock().now().nanoseconds <= self._pending[0]:
             # Time stands still until this state is answered (the simulator's lockstep): the
@@ -248,7 +257,7 @@ class HandControllerNode(Node):
         now = self._now()
         if self._active is not None and self._active[0].is_cancel_requested:
             self._complete(self.controller.cancel(now))
-        output = self.controller.step(now, pending[2], tactile)
+        output = self.controller.step(now, pending[1], tactile)
         self._answered_ns = pending[0]
         if output is None:
             return
@@ -258,7 +267,7 @@ class HandControllerNode(Node):
         if output.outcome is not None:
             self._complete(output.outcome)
         if self.params.command_when_idle or output.phase is not Phase.IDLE:
-            self._last_command = self._builder.build(output, pending[1])
+            self._last_command = self._builder.build(output, pending[0])
             self.pub_command.publish(self._last_command)
         self._latency[self._latency_count % WINDOW] = time.monotonic() - received
         self._latency_count += 1
@@ -353,23 +362,27 @@ class HandControllerNode(Node):
         arm = self.controller.arm
         if not frame or frame == base:
             return position, quat
+        try:
+            odometry = None
+            if self._odometry is not None:
+                odometry = conv.odometry_pose_from_raw(self._odometry)
+        except CdrError as error:
+            raise GoalRejected(f"odometry unreadable: {error}") from error
         if self._camera is not None and frame == self._camera[0] and arm is not None:
             link = arm.frame_pose(self._camera[1])
             transform = link * pin.SE3(OPTICAL_IN_LINK, np.zeros(3))
         elif arm is not None and arm.has_frame(frame):
             transform = arm.frame_pose(frame)
-        elif self._odometry is not None and frame == self._odometry.header.frame_id:
-            p, q = self._odometry.pose.pose.position, self._odometry.pose.pose.orientation
-            base_in_frame = pin.SE3(
-                quaternion_to_rotation(q.w, q.x, q.y, q.z), np.array([p.x, p.y, p.z])
-            )
+        elif odometry is not None and frame == odometry[0]:
+            _, position_odom, q = odometry
+            base_in_frame = pin.SE3(quaternion_to_rotation(*q), position_odom)
             transform = base_in_frame.inverse()
         else:
             known = [base, "robot links"]
             if self._camera:
                 known.append(self._camera[0])
-            if self._odometry is not None:
-                known.append(self._odometry.header.frame_id)
+            if odometry is not None:
+                known.append(odometry[0])
             raise GoalRejected(f"object pose frame {frame!r} is unknown: expected one of {known}")
         pose = transform * pin.SE3(quaternion_to_rotation(*quat), position)
         w, x, y, z = pin.Quaternion(pose.rotation).coeffs()[[3, 0, 1, 2]]
