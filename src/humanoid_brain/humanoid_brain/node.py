@@ -21,7 +21,12 @@ import sys
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, Twist
-from humanoid_common.cdr import CdrError, read_contact_array
+from humanoid_common.cdr import (
+    CdrError,
+    read_contact_array,
+    read_joint_state,
+    read_stamped_doubles,
+)
 from humanoid_common.lifecycle import run_node
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
@@ -66,7 +71,7 @@ class BrainNode(Node):
         self.pub_status = self.create_publisher(String, "/brain/status", STATUS_QOS)
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(PoseStamped, "/vision/target", self._on_target, SENSOR_QOS)
-        self.create_subscription(Odometry, "/odom", self._on_odom, SENSOR_QOS)
+        self.create_subscription(Odometry, "/odom", self._on_odom, SENSOR_QOS, raw=True)
         self.create_subscription(GaitStatus, "/gait/status", self._on_gait, SENSOR_QOS)
         # Joint states and contacts come at the control rate of the robot (500 Hz) and the task
         # needs a few values of the newest one at its own 20 Hz: keep the serialized message
@@ -89,9 +94,10 @@ class BrainNode(Node):
         self.create_timer(1.0 / self.params.control_rate_hz, self._control)
         self.create_timer(1.0 / self.params.status_rate_hz, self._publish_status)
         self.create_timer(1.0, self._publish_diagnostics)
-        self._odom_T: np.ndarray | None = None
-        self._odom_pose: geometry.Pose2D | None = None
-        self._speed, self._turn = 0.0, 0.0
+        # Odometry comes at the gait's rate (100 Hz); the task reads it at its own 20 Hz: keep
+        # the serialized message, decode the newest when read (humanoid_common.cdr).
+        self._odom_raw: bytes | None = None
+        self._odom_read: tuple[bytes | None, tuple] = (None, (None, None, 0.0, 0.0))
         self._gait_state: str | None = None
         self._joints_raw: bytes | None = None
         self._contacts_raw: bytes | None = None
@@ -121,16 +127,44 @@ class BrainNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     # ------------------------------------------------------------------ inputs
-    def _on_odom(self, msg: Odometry) -> None:
-        pose = msg.pose.pose
-        self._odom_T = geometry.transform(
-            (pose.position.x, pose.position.y, pose.position.z),
-            (pose.orientation.w, pose.orientation.x, pose.orientation.y, pose.orientation.z),
-        )
-        self._odom_pose = geometry.planar(self._odom_T)
-        twist = msg.twist.twist
-        self._speed = math.hypot(twist.linear.x, twist.linear.y)
-        self._turn = twist.angular.z
+    def _on_odom(self, raw: bytes) -> None:
+        self._odom_raw = raw
+
+    def _odometry(self) -> tuple:
+        """(odom_T_base 4x4, planar pose, speed [m/s], turn rate [rad/s]) of the newest
+        odometry; (None, None, 0, 0) before the first."""
+        raw = self._odom_raw
+        if raw is self._odom_read[0]:
+            return self._odom_read[1]
+        try:
+            _, _, _, v = read_stamped_doubles(raw, 85, strings=1)
+            position, (x, y, z, w) = v[0:3], v[3:7]
+            linear_x, linear_y, turn = v[43], v[44], v[48]
+        except CdrError:  # not plain little-endian CDR: let rclpy read it
+            msg = deserialize_message(raw, Odometry)
+            p, o, t = msg.pose.pose.position, msg.pose.pose.orientation, msg.twist.twist
+            position, (x, y, z, w) = (p.x, p.y, p.z), (o.x, o.y, o.z, o.w)
+            linear_x, linear_y, turn = t.linear.x, t.linear.y, t.angular.z
+        odom_T = geometry.transform(tuple(position), (w, x, y, z))
+        values = (odom_T, geometry.planar(odom_T), math.hypot(linear_x, linear_y), float(turn))
+        self._odom_read = (raw, values)
+        return values
+
+    @property
+    def _odom_T(self) -> np.ndarray | None:
+        return self._odometry()[0]
+
+    @property
+    def _odom_pose(self) -> geometry.Pose2D | None:
+        return self._odometry()[1]
+
+    @property
+    def _speed(self) -> float:
+        return self._odometry()[2]
+
+    @property
+    def _turn(self) -> float:
+        return self._odometry()[3]
 
     def _on_gait(self, msg: GaitStatus) -> None:
         self._gait_state = GAIT_STATES.get(msg.state, str(msg.state))
@@ -146,10 +180,15 @@ class BrainNode(Node):
         """The camera chain's joint angles in the newest joint state (none yet: empty)."""
         if self._joints_raw is None:
             return {}
-        msg = deserialize_message(self._joints_raw, JointState)
+        try:
+            state = read_joint_state(self._joints_raw)
+            names, positions = state.name, state.position
+        except CdrError:  # not plain little-endian CDR: let rclpy read it
+            msg = deserialize_message(self._joints_raw, JointState)
+            names, positions = msg.name, msg.position
         return {
-            name: position
-            for name, position in zip(msg.name, msg.position, strict=False)
+            name: float(position)
+            for name, position in zip(names, positions, strict=False)
             if name in self.camera.joints
         }
 
