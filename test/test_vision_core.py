@@ -243,3 +243,16 @@ def test_a_part_inside_the_whole_of_the_same_class_is_a_duplicate():
     # Another class inside the box (a sphere in front of a cube) is not a duplicate.
     kept = suppress_contained(boxes[:2], np.array([0.9, 0.8]), np.array([0, 2]), 0.7)
     assert kept.tolist() == [0, 1]
+
+
+def test_containment_over_the_smaller_box_also_drops_a_worse_whole():
+    whole = [100.0, 100.0, 160.0, 220.0]
+    part = [105.0, 130.0, 155.0, 190.0]  # better scored, inside: 42 % of the whole's area
+    beside = [150.0, 100.0, 210.0, 220.0]  # another object: at most 1/6 of a box shared
+    boxes = np.array([whole, part, beside])
+    scores, ids = np.array([0.5, 0.8, 0.7]), np.array([1, 1, 1])
+    assert suppress_contained(boxes, scores, ids, 0.5).tolist() == [1, 2, 0]
+    assert suppress_contained(boxes, scores, ids, 0.5, smaller=True).tolist() == [1, 2]
+    # Other classes are still never duplicates.
+    ids = np.array([0, 1, 2])
+    assert suppress_contained(boxes, scores, ids, 0.5, smaller=True).tolist() == [1, 2, 0]

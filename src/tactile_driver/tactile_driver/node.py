@@ -20,7 +20,7 @@ import time
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from humanoid_common.lifecycle import run_node
+from humanoid_common.lifecycle import profiled, run_node
 from humanoid_common.params import declare_parameters
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
@@ -141,6 +141,10 @@ class TactileDriverNode(Node):
         self.backend.stop()
 
     def _run(self) -> None:
+        with profiled("tactile_driver_loop"):
+            self._loop()
+
+    def _loop(self) -> None:
         while self._running and rclpy.ok():
             try:
                 frames = self.backend.read(self.params.read_timeout_s)

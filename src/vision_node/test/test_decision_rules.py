@@ -101,6 +101,16 @@ def test_duplicates_suppressed_within_and_across_classes(detector):
     assert [d.class_name for d in detector.decide([whole, part], other, cross)] == ["cube"]
 
 
+def test_containment_over_the_smaller_box_drops_a_worse_whole(detector):
+    whole = candidate(200, 200, size=100)
+    part = candidate(190, 190, size=50)
+    better_part = outputs([0.7, 0.0, 0.0, 0.3], [0.9, 0.0, 0.0, 0.1])
+    assert len(detector.decide([whole, part], better_part, PLAIN)) == 2
+    smaller = PLAIN.replace(containment_smaller=True)
+    kept = detector.decide([whole, part], better_part, smaller)
+    assert [(d.box.width, round(d.score, 2)) for d in kept] == [(50, 0.9)]
+
+
 @pytest.mark.parametrize(
     "changes",
     [{"mirror": "both"}, {"score_threshold": 1.5}, {"containment": 0.0}, {"peak_weight": -0.1}],

@@ -117,19 +117,37 @@ class SimBackend(TactileBackend):
             self._counters["repeated"] += 1
             return
         self._last_stamp_ns = stamp_ns
-        raw_pads = [
-            RawPad(
-                index,
-                rows,
-                cols,
-                pressures_to_counts(pressure, self.offset, self.counts_per_kpa),
-                # The simulated skin measures shear too (same sensitivity as the normal axis).
-                shear_to_counts(shear_x, shear_y, self.counts_per_kpa)
-                if len(shear_x) == len(shear_y) == rows * cols
-                else None,
-            )
-            for index, (_, rows, cols, pressure, shear_x, shear_y) in enumerate(pads)
+        # All pads converted at once (per-pad numpy calls cost ~1 ms a frame at 100 Hz).
+        sizes = [rows * cols for _, rows, cols, *_ in pads]
+        ends = np.cumsum(sizes)
+        counts = pressures_to_counts(
+            np.concatenate([pad[3] for pad in pads] or [np.zeros(0)]),
+            self.offset,
+            self.counts_per_kpa,
+        )
+        # The simulated skin measures shear too (same sensitivity as the normal axis).
+        with_shear = [
+            len(pad[4]) == len(pad[5]) == size for pad, size in zip(pads, sizes, strict=True)
         ]
+        shear = None
+        if pads and all(with_shear):
+            shear = shear_to_counts(
+                np.concatenate([pad[4] for pad in pads]),
+                np.concatenate([pad[5] for pad in pads]),
+                self.counts_per_kpa,
+            )
+        raw_pads = []
+        for index, ((_, rows, cols, _, shear_x, shear_y), end, size) in enumerate(
+            zip(pads, ends.tolist(), sizes, strict=True)
+        ):
+            start = end - size
+            if shear is not None:
+                pad_shear = shear[:, start:end]
+            elif with_shear[index]:
+                pad_shear = shear_to_counts(shear_x, shear_y, self.counts_per_kpa)
+            else:
+                pad_shear = None
+            raw_pads.append(RawPad(index, rows, cols, counts[start:end], pad_shear))
         frame = RawFrame(
             board_id=self.context.board_id,
             sequence=int(sequence),
