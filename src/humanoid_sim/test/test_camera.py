@@ -122,3 +122,25 @@ def test_render_follows_the_state(sim, camera, frame):
         mujoco.mj_forward(sim.model, sim.data)
     assert moved_depth[row, col] > depth[row, col] + 0.01
     assert not np.array_equal(moved_rgb[row, col], rgb[row, col])
+
+
+def test_without_antialiasing_edges_are_not_blended(sim, frame):
+    """``antialias: false`` (robot description): one sample per pixel, so no colour or depth
+    is a blend of an object and what is behind it; away from the edges the images agree."""
+    import dataclasses
+
+    spec = dataclasses.replace(sim.robot.camera, antialias=False)
+    plain = RgbdCamera(sim.model, sim.built.camera_id, spec)
+    try:
+        rgb, depth = plain.render(sim.model, sim.data)
+    finally:
+        plain.close()
+        sim.model.vis.quality.offsamples = 4  # the module's other camera keeps its buffer
+    smooth_rgb, smooth_depth, _ = frame
+    colours = len(np.unique(rgb.reshape(-1, 3), axis=0))
+    smooth_colours = len(np.unique(smooth_rgb.reshape(-1, 3), axis=0))
+    assert colours < smooth_colours  # the blended edge colours are gone
+    differ = np.abs(rgb.astype(int) - smooth_rgb.astype(int)).max(axis=2) > 10
+    assert 0.0 < differ.mean() < 0.02  # edges only
+    depth_differs = np.abs(np.nan_to_num(depth) - np.nan_to_num(smooth_depth)) > 0.01
+    assert depth_differs.mean() < 0.01

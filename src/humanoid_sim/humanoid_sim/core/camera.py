@@ -39,6 +39,8 @@ class RgbdCamera:
         model.vis.map.znear = spec.near_m / extent
         model.vis.map.zfar = spec.far_m / extent
         self._near, self._far = spec.near_m, spec.far_m
+        # The offscreen buffer's samples are fixed when the GL context is made.
+        model.vis.quality.offsamples = 4 if spec.antialias else 0
         try:
             self._gl = mujoco.GLContext(self.width, self.height)
             self._gl.make_current()
