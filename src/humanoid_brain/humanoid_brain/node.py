@@ -23,6 +23,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, Twist
 from humanoid_common.cdr import (
     CdrError,
+    CdrReader,
     read_contact_array,
     read_joint_state,
     read_stamped_doubles,
@@ -72,7 +73,8 @@ class BrainNode(Node):
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(PoseStamped, "/vision/target", self._on_target, SENSOR_QOS)
         self.create_subscription(Odometry, "/odom", self._on_odom, SENSOR_QOS, raw=True)
-        self.create_subscription(GaitStatus, "/gait/status", self._on_gait, SENSOR_QOS)
+        # Of the gait's 50 Hz status only the state is used: read from the serialized message.
+        self.create_subscription(GaitStatus, "/gait/status", self._on_gait, SENSOR_QOS, raw=True)
         # Joint states and contacts come at the control rate of the robot (500 Hz) and the task
         # needs a few values of the newest one at its own 20 Hz: keep the serialized message
         # and decode it only when used (decoding each cost this node most of a core).
@@ -166,8 +168,14 @@ class BrainNode(Node):
     def _turn(self) -> float:
         return self._odometry()[3]
 
-    def _on_gait(self, msg: GaitStatus) -> None:
-        self._gait_state = GAIT_STATES.get(msg.state, str(msg.state))
+    def _on_gait(self, raw: bytes) -> None:
+        try:
+            reader = CdrReader(raw)
+            reader.header()
+            state = reader.u8()  # GaitStatus: header, then state
+        except CdrError:  # not plain little-endian CDR: let rclpy read it
+            state = deserialize_message(raw, GaitStatus).state
+        self._gait_state = GAIT_STATES.get(state, str(state))
 
     def _on_joints(self, raw: bytes) -> None:
         self._joints_raw = raw
