@@ -579,16 +579,17 @@ class TactileFrameWriter:
         _I32.pack_into(buffer, _ORIGIN, sec)
         _U32.pack_into(buffer, _ORIGIN + 4, nanosec)
         _U32.pack_into(buffer, self._sequence_at, sequence & 0xFFFFFFFF)
+        # Every taxel array starts 4-aligned: assign through one float32 view of the buffer.
+        floats = np.frombuffer(buffer, "<f4", len(buffer) // 4)
         for index in range(len(self._layouts)):
             arrays = (pressures[index],)
             if self._shear:
                 arrays += (shears_x[index], shears_y[index])
             slots = self._slots[3 * index : 3 * index + len(arrays)]
             for (start, count), values in zip(slots, arrays, strict=True):
-                data = np.asarray(values, dtype="<f4")
-                if data.size != count:
-                    raise CdrError(f"pad {index}: {data.size} values for {count} taxels")
-                buffer[start : start + 4 * count] = data.tobytes()
+                if len(values) != count:
+                    raise CdrError(f"pad {index}: {len(values)} values for {count} taxels")
+                floats[start // 4 : start // 4 + count] = values
         return bytes(buffer)
 
 
