@@ -291,6 +291,8 @@ def test_success_walks_grasps_lifts_holds(brain: Brain):
     assert p.x == pytest.approx(0.30, abs=0.07) and p.y == pytest.approx(-0.15, abs=0.07)
     assert p.z == pytest.approx(OBJECT_ODOM[2] - PELVIS_HEIGHT_M, abs=0.01)
     assert goal.hand == "right" and goal.lift_height_m == pytest.approx(0.10)
+    # No grasp type: the hand picks its grasp for the target's class (config/humanoid_brain.yaml).
+    assert (goal.grasp_type, goal.object_class) == ("", "cube")
     assert np.allclose(final["target_odom"], OBJECT_ODOM, atol=0.01)
 
 

@@ -210,7 +210,8 @@ def test_grasp_lift_release_then_stale_tactile(graph) -> None:
     group, node, client = graph
     cube = cube_pose(node)
     start_z = cube.pose.position.z
-    goal = grasp_goal()
+    # No grasp type, the object's class instead: the hand picks its grasp for cubes (a pinch).
+    goal = grasp_goal(grasp_type="", object_class="cube")
     goal.object_pose.pose = cube.pose
     client.feedback.clear()
     accepted, result, _ = client.send(goal, GRASP_S)
@@ -223,6 +224,14 @@ def test_grasp_lift_release_then_stale_tactile(graph) -> None:
             phases.append(feedback.phase)
     assert phases[:3] == ["PRESHAPE", "REACH", "CLOSE"] and "LIFT" in phases, phases
     assert all(f.target_force_n <= goal.max_force_n for f in client.feedback)
+    diagnostics = node.wait_for_message(
+        "/diagnostics",
+        DiagnosticArray,
+        30.0,
+        reliable_qos(20),
+        predicate=lambda m: m.status and m.status[0].name.endswith("grasp controller right_hand"),
+    )
+    assert {kv.key: kv.value for kv in diagnostics.status[0].values}["last_grasp"] == "pinch"
     lifted = cube_pose(node).pose.position.z
     assert lifted > start_z + 0.06, (start_z, lifted)
 

@@ -126,6 +126,7 @@ class HandControllerNode(Node):
             "rejected_goals": 0,
         }
         self._last_rejection = ""
+        self._last_grasp = ""  # grasp type of the last accepted goal (chosen by class or named)
         self._latency = np.zeros(WINDOW)
         self._latency_count = 0
         self._frame_stamp = None
@@ -300,6 +301,12 @@ class HandControllerNode(Node):
         try:
             goal = self._make_goal(goal_handle.request)
             self.controller.start(goal, self._now())
+            if not goal.release:
+                self._last_grasp = goal.grasp_type
+                self.get_logger().info(
+                    f"grasp goal accepted: {goal.grasp_type} for "
+                    f"{goal_handle.request.object_class or 'an object of unknown class'}"
+                )
         except Exception as error:  # noqa: BLE001 - a bad goal must never stop the node
             if not isinstance(error, DexterousHandCtrlError):
                 error = GoalRejected(f"internal error: {error!r}")
@@ -351,6 +358,7 @@ class HandControllerNode(Node):
                 request.lift_height_m,
                 False,
                 self.params.default_object_extent_m,
+                object_class=request.object_class,
             )
 
         goal_at(position, quat)  # every field checked before the frame is resolved
@@ -414,6 +422,7 @@ class HandControllerNode(Node):
             "last_fault": c.last_fault,
             "rejected_goals": str(self._counts["rejected_goals"]),
             "last_rejection": self._last_rejection,
+            "last_grasp": self._last_grasp,
             "control_rate_hz": f"{rate:.1f}",
             "steps": str(steps),
             "idle_answers": str(self._counts["idle_answers"]),

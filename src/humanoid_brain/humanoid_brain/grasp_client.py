@@ -71,8 +71,10 @@ class GraspClient:
         quaternion_wxyz,
         size,
         lift_height_m: float,
+        object_class: str = "",
     ) -> None:
-        """Send a grasp goal for an object at ``position`` [m] in ``frame_id``."""
+        """Send a grasp goal for an object at ``position`` [m] in ``frame_id``; with
+        ``grasp_type`` "", the hand picks its grasp for ``object_class``."""
         self._grasp_token += 1
         token = self._grasp_token
         self.phase, self._grasp_handle = "", None
@@ -80,7 +82,7 @@ class GraspClient:
             self._result = (False, f"grasp action {self.name} is not available")
             return
         goal = self.action_type.Goal()
-        goal.hand, goal.grasp_type = hand, grasp_type
+        goal.hand, goal.grasp_type, goal.object_class = hand, grasp_type, object_class
         goal.target_force_n, goal.max_force_n = float(target_force_n), float(max_force_n)
         goal.object_pose.header.frame_id, goal.object_pose.header.stamp = frame_id, stamp
         point = goal.object_pose.pose.position

@@ -367,6 +367,7 @@ class BrainNode(Node):
             quaternion_wxyz=quaternion,
             size=self.params.object_size_m,
             lift_height_m=self.params.lift_height_m,
+            object_class=self.params.object_class,
         )
 
     # ------------------------------------------------------------------- status

@@ -51,7 +51,16 @@ PARAMETERS = (
     ParamSpec("status_rate_hz", 2.0, "Rate of /brain/status besides on every change", 0.1, 50.0),
     # --- grasp goal
     ParamSpec("hand", "right", "Hand field of the Grasp goal: left or right"),
-    ParamSpec("grasp_type", "power", "Grasp type from the hand's library"),
+    ParamSpec(
+        "grasp_type",
+        "",
+        "Grasp type from the hand's library; empty: the hand's grasp for the class",
+    ),
+    ParamSpec(
+        "object_class",
+        "",
+        "Class of the target (the vision node's target_class), sent with the grasp goal",
+    ),
     ParamSpec("target_force_n", 6.0, "Grip force target [N]", 0.1, 100.0),
     ParamSpec("max_force_n", 12.0, "Grip force limit [N]", 0.1, 100.0),
     ParamSpec("lift_height_m", 0.10, "Lift after grasping [m]", 0.0, 0.5),
@@ -138,6 +147,7 @@ class BrainParams:
     status_rate_hz: float
     hand: str
     grasp_type: str
+    object_class: str
     target_force_n: float
     max_force_n: float
     lift_height_m: float
@@ -157,7 +167,7 @@ def validate(values: dict) -> BrainParams:
         path = stack_root() / path
     if not path.is_file():
         raise ParameterError(f"parameter 'robot_description': file {path} does not exist")
-    for name in ("base_frame", "odom_frame", "grasp_action", "grasp_type"):
+    for name in ("base_frame", "odom_frame", "grasp_action"):
         if not values[name]:
             raise ParameterError(f"parameter '{name}': must not be empty")
     if values["hand"] not in ("left", "right"):
@@ -186,6 +196,7 @@ def validate(values: dict) -> BrainParams:
         status_rate_hz=float(values["status_rate_hz"]),
         hand=values["hand"],
         grasp_type=values["grasp_type"],
+        object_class=values["object_class"],
         target_force_n=float(values["target_force_n"]),
         max_force_n=float(values["max_force_n"]),
         lift_height_m=float(values["lift_height_m"]),
