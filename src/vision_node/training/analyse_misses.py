@@ -38,7 +38,7 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from tune_decision import FORBIDDEN_SEEDS, build_cache, proposals  # noqa: E402
+from tune_decision import FORBIDDEN_SEEDS, build_cache, cache_path, proposals  # noqa: E402
 
 from vision_node.core.detections import Detection  # noqa: E402
 from vision_node.detectors.base import DetectorConfig  # noqa: E402
@@ -151,9 +151,7 @@ def diagnose_false_positive(detection: Detection, truths: list[ObjectTruth], fou
 
 def load_frames(args, detector: HeatmapDetector) -> list[dict]:
     """The tune_decision cache of ``--models`` on ``--seed`` (built when missing)."""
-    tag = pathlib.Path(args.models).resolve().name if args.models else "shipped"
-    name = f"decision_{tag}_{args.seed}_{args.frames}_{args.sim_frames}.pkl"
-    path = pathlib.Path(args.cache) / name
+    path = cache_path(args, detector)
     if path.is_file():
         print(f"cache {path}")
         return pickle.loads(path.read_bytes())

@@ -149,7 +149,21 @@ def hard_examples(crops, labels, model: str) -> tuple[np.ndarray, np.ndarray]:
     return background & (own < 0.5), ~background & (own < 0.5)
 
 
-def train(crops, labels, args, sample_weight=None) -> CropClassifier:
+def teacher_probabilities(crops, model: str) -> np.ndarray:
+    """Class + background probabilities of each crop by a previous classifier (one thread)."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    parts = [
+        session.run(None, {"crops": crops[first : first + 1024].astype(np.float32)})[0]
+        for first in range(0, len(crops), 1024)
+    ]
+    return np.concatenate(parts).astype(np.float32)
+
+
+def train(crops, labels, args, sample_weight=None, soft=None) -> CropClassifier:
+    """Train a crop classifier (cross entropy; with ``soft``, (N, classes + 1) probabilities of
+    a teacher, mixed with the cross entropy to the teacher by ``args.distill_weight``)."""
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     net = CropClassifier(len(CLASS_NAMES) + 1, args.width)
@@ -187,6 +201,10 @@ def train(crops, labels, args, sample_weight=None) -> CropClassifier:
                     )
                     * extra
                 ).sum() / (weights[target] * extra).sum()
+            if soft is not None:
+                teacher = torch.from_numpy(soft[index])
+                distill = -(teacher * functional.log_softmax(logits, dim=1)).sum(1).mean()
+                loss = (1.0 - args.distill_weight) * loss + args.distill_weight * distill
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -288,6 +306,13 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--hard-weight", type=float, default=2.0)
     parser.add_argument(
+        "--distill",
+        default=None,
+        help="a previous classifier (.onnx, e.g. an average): its probabilities of each crop "
+        "are soft targets (--distill-weight) for one new classifier that replaces it",
+    )
+    parser.add_argument("--distill-weight", type=float, default=0.7)
+    parser.add_argument(
         "--hard-positives",
         action="store_true",
         help="with --hard-negatives: also weight object crops the previous classifier gives "
@@ -378,7 +403,16 @@ def main(argv=None) -> int:
         sample_weight = np.where(hard, args.hard_weight, 1.0).astype(np.float32)
         hard_text += f" weighted x{args.hard_weight};"
         print(hard_text.strip())
-    net = train(crops, labels, args, sample_weight)
+    soft = None
+    if args.distill:
+        soft = teacher_probabilities(crops, args.distill)
+        agree = float(np.mean(soft.argmax(1) == labels))
+        hard_text += (
+            f" distilled from {pathlib.Path(args.distill).name} (soft targets, weight "
+            f"{args.distill_weight}; it agrees with {agree:.1%} of the labels);"
+        )
+        print(hard_text.strip())
+    net = train(crops, labels, args, sample_weight, soft)
     train_s = time.perf_counter() - start
     parameters = sum(p.numel() for p in net.parameters())
     torch.save(net.state_dict(), pathlib.Path(args.cache) / f"classifier_seed{args.seed}.pt")

@@ -19,6 +19,7 @@ what is tuned here is what the node runs.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import pathlib
 import pickle
@@ -81,6 +82,18 @@ def cache_frame(detector: HeatmapDetector, frame) -> dict:
         "probabilities": probabilities,
         "truths": frame.objects,
     }
+
+
+def cache_path(args, detector: HeatmapDetector) -> pathlib.Path:
+    """The cache file of these networks on this validation set: named by the model folder and
+    the networks' content (a folder's classifier replaced by a retrained one gets a new cache,
+    not the old classifier's outputs)."""
+    digest = hashlib.sha1()
+    for path in (detector.model_path, detector.classifier_path):
+        digest.update(pathlib.Path(path).read_bytes())
+    tag = pathlib.Path(args.models).resolve().name if args.models else "shipped"
+    name = f"decision_{tag}_{digest.hexdigest()[:10]}_{args.seed}_{args.frames}_{args.sim_frames}"
+    return pathlib.Path(args.cache) / f"{name}.pkl"
 
 
 def build_cache(args, detector: HeatmapDetector) -> list[dict]:
@@ -157,10 +170,8 @@ def main(argv=None) -> int:
     if args.seed in FORBIDDEN_SEEDS:
         raise SystemExit(f"seed {args.seed} is the bench's held-out seed: tune on another")
     config = DetectorConfig.from_folder(args.models, threads=1)
-    tag = pathlib.Path(args.models).resolve().name if args.models else "shipped"
-    name = f"decision_{tag}_{args.seed}_{args.frames}_{args.sim_frames}.pkl"
-    path = pathlib.Path(args.cache) / name
     detector = HeatmapDetector(config)
+    path = cache_path(args, detector)
     if path.is_file():
         frames = pickle.loads(path.read_bytes())
     else:
