@@ -124,19 +124,21 @@ def test_render_follows_the_state(sim, camera, frame):
     assert not np.array_equal(moved_rgb[row, col], rgb[row, col])
 
 
-def test_without_antialiasing_edges_are_not_blended(sim, frame):
+def test_without_antialiasing_edges_are_not_blended(sim):
     """``antialias: false`` (robot description): one sample per pixel, so no colour or depth
     is a blend of an object and what is behind it; away from the edges the images agree."""
     import dataclasses
 
-    spec = dataclasses.replace(sim.robot.camera, antialias=False)
-    plain = RgbdCamera(sim.model, sim.built.camera_id, spec)
-    try:
-        rgb, depth = plain.render(sim.model, sim.data)
-    finally:
-        plain.close()
-        sim.model.vis.quality.offsamples = 4  # the module's other camera keeps its buffer
-    smooth_rgb, smooth_depth, _ = frame
+    frames = {}
+    for antialias in (True, False):
+        spec = dataclasses.replace(sim.robot.camera, antialias=antialias)
+        camera = RgbdCamera(sim.model, sim.built.camera_id, spec)
+        try:
+            frames[antialias] = camera.render(sim.model, sim.data)
+        finally:
+            camera.close()
+    sim.model.vis.quality.offsamples = 4 if sim.robot.camera.antialias else 0  # as configured
+    (smooth_rgb, smooth_depth), (rgb, depth) = frames[True], frames[False]
     colours = len(np.unique(rgb.reshape(-1, 3), axis=0))
     smooth_colours = len(np.unique(smooth_rgb.reshape(-1, 3), axis=0))
     assert colours < smooth_colours  # the blended edge colours are gone
