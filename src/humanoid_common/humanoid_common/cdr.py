@@ -298,6 +298,11 @@ class CdrWriter:
 
 
 # ------------------------------------------------ state messages of fixed layout (the simulator)
+def _pack_stamp(buffer: bytearray, stamp_ns: int) -> None:
+    """Overwrite the stamp a serialized message starts with (a Header's, or a Time)."""
+    _STAMP.pack_into(buffer, _ORIGIN, *divmod(int(stamp_ns), 1_000_000_000))
+
+
 def write_time(stamp_ns: int) -> bytes:
     """A serialized builtin_interfaces/Time, which is also a rosgraph_msgs/Clock."""
     sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
@@ -327,7 +332,7 @@ class StampedDoublesWriter:
         if data.size != self.count:
             raise CdrError(f"{data.size} values for a message of {self.count}")
         buffer = bytearray(self._template)
-        _STAMP.pack_into(buffer, _ORIGIN, *divmod(int(stamp_ns), 1_000_000_000))
+        _pack_stamp(buffer, stamp_ns)
         buffer[self._values_at :] = data.tobytes()
         return bytes(buffer)
 
@@ -354,7 +359,7 @@ class JointStateWriter:
 
     def write(self, stamp_ns: int, position, velocity, effort) -> bytes:
         buffer = bytearray(self._template)
-        _STAMP.pack_into(buffer, _ORIGIN, *divmod(int(stamp_ns), 1_000_000_000))
+        _pack_stamp(buffer, stamp_ns)
         count = len(self.names)
         for start, values in zip(self._slots, (position, velocity, effort), strict=True):
             data = np.asarray(values, dtype="<f8")
@@ -374,28 +379,33 @@ class JointStateData:
     effort: np.ndarray
 
 
+def _read_named_arrays(
+    buffer: bytes, layouts: LayoutCache, strings: int, arrays: int
+) -> tuple[int, tuple[str, ...], tuple[str, ...], list[np.ndarray]]:
+    """A message made of a Header, ``strings`` strings, a sequence of names and ``arrays``
+    float64 sequences (JointState, JointCommand): (stamp [ns], (frame_id, strings...), names,
+    arrays as read-only views). A layout seen before is read at the recorded offsets, without
+    decoding the names again."""
+    plan = layouts.find(buffer)
+    if plan is not None:
+        texts, names, slots = plan
+        return leading_stamp_ns(buffer), texts, names, [_view(buffer, "<f8", s) for s in slots]
+    reader = CdrReader(buffer, record=True)
+    stamp, frame_id = reader.header()
+    texts = (frame_id, *(reader.string() for _ in range(strings)))
+    names = tuple(reader.string() for _ in range(reader.count()))
+    read = [_array_slot(reader, "<f8") for _ in range(arrays)]
+    layouts.add(Layout(buffer, reader.fixed), (texts, names, [slot for _, slot in read]))
+    return stamp, texts, names, [values for values, _ in read]
+
+
 _JOINT_STATE_LAYOUTS = LayoutCache()
 
 
 def read_joint_state(buffer: bytes) -> JointStateData:
-    """A serialized sensor_msgs/JointState; arrays are read-only views.
-
-    A state with the layout of one read before (the same joints) is read at the recorded
-    offsets, without decoding its joint names again.
-    """
-    plan = _JOINT_STATE_LAYOUTS.find(buffer)
-    if plan is not None:
-        frame_id, names, slots = plan
-        arrays = [_view(buffer, "<f8", slot) for slot in slots]
-        return JointStateData(leading_stamp_ns(buffer), frame_id, names, *arrays)
-    reader = CdrReader(buffer, record=True)
-    stamp, frame_id = reader.header()
-    names = tuple(reader.string() for _ in range(reader.count()))
-    read = [_array_slot(reader, "<f8") for _ in range(3)]
-    _JOINT_STATE_LAYOUTS.add(
-        Layout(buffer, reader.fixed), (frame_id, names, [slot for _, slot in read])
-    )
-    return JointStateData(stamp, frame_id, names, *(values for values, _ in read))
+    """A serialized sensor_msgs/JointState; arrays are read-only views (layout cached)."""
+    stamp, (frame_id,), names, arrays = _read_named_arrays(buffer, _JOINT_STATE_LAYOUTS, 0, 3)
+    return JointStateData(stamp, frame_id, names, *arrays)
 
 
 def read_stamped_doubles(
@@ -575,9 +585,7 @@ class TactileFrameWriter:
     def write(self, stamp_ns: int, sequence: int, pressures, shears_x=None, shears_y=None):
         """The frame's bytes; arrays as in :func:`write_tactile_frame`."""
         buffer = bytearray(self._template)
-        sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
-        _I32.pack_into(buffer, _ORIGIN, sec)
-        _U32.pack_into(buffer, _ORIGIN + 4, nanosec)
+        _pack_stamp(buffer, stamp_ns)
         _U32.pack_into(buffer, self._sequence_at, sequence & 0xFFFFFFFF)
         # Every taxel array starts 4-aligned: assign through one float32 view of the buffer.
         floats = np.frombuffer(buffer, "<f4", len(buffer) // 4)
@@ -735,7 +743,7 @@ class JointCommandWriter:
         present = tuple(data.size > 0 for data in arrays)
         template, slots = self._templates.get((names, present)) or self._template(names, present)
         buffer = bytearray(template)
-        _STAMP.pack_into(buffer, _ORIGIN, *divmod(int(stamp_ns), 1_000_000_000))
+        _pack_stamp(buffer, stamp_ns)
         for start, data in zip(slots, arrays, strict=True):
             if data.size:
                 buffer[start : start + 8 * count] = data.tobytes()
@@ -745,7 +753,7 @@ class JointCommandWriter:
 def restamp(buffer: bytes, stamp_ns: int) -> bytes:
     """A serialized message that starts with a stamp (a Header), with that stamp replaced."""
     copy = bytearray(buffer)
-    _STAMP.pack_into(copy, _ORIGIN, *divmod(int(stamp_ns), 1_000_000_000))
+    _pack_stamp(copy, stamp_ns)
     return bytes(copy)
 
 
@@ -753,20 +761,7 @@ _COMMAND_LAYOUTS = LayoutCache()
 
 
 def read_joint_command(buffer: bytes) -> JointCommandData:
-    """A serialized humanoid_interfaces/JointCommand; arrays are read-only views.
-
-    A command with the layout of one read before (the same sender) is read at the recorded
-    offsets, without decoding its joint names again.
-    """
-    plan = _COMMAND_LAYOUTS.find(buffer)
-    if plan is not None:
-        source, names, slots = plan
-        arrays = [_view(buffer, "<f8", slot) for slot in slots]
-        return JointCommandData(leading_stamp_ns(buffer), source, names, *arrays)
-    reader = CdrReader(buffer, record=True)
-    stamp, _ = reader.header()
-    source = reader.string()
-    names = tuple(reader.string() for _ in range(reader.count()))
-    read = [_array_slot(reader, "<f8") for _ in range(5)]
-    _COMMAND_LAYOUTS.add(Layout(buffer, reader.fixed), (source, names, [slot for _, slot in read]))
-    return JointCommandData(stamp, source, names, *(values for values, _ in read))
+    """A serialized humanoid_interfaces/JointCommand; arrays are read-only views (layout
+    cached: a sender's joint names are decoded once)."""
+    stamp, (_, source), names, arrays = _read_named_arrays(buffer, _COMMAND_LAYOUTS, 1, 5)
+    return JointCommandData(stamp, source, names, *arrays)
