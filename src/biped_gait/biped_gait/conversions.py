@@ -10,13 +10,11 @@ from geometry_msgs.msg import WrenchStamped
 from humanoid_common.cdr import (
     CdrError,
     JointCommandWriter,
-    JointStateData,
     StampedDoublesWriter,
-    read_joint_state,
     read_stamped_doubles,
 )
 from rclpy.serialization import deserialize_message
-from sensor_msgs.msg import Imu, JointState
+from sensor_msgs.msg import Imu
 
 from biped_gait.core.estimator import EstimatedState
 from biped_gait.core.outputs import (
@@ -68,23 +66,6 @@ def gait_status(report: GaitReport, stamp: int, frame: str) -> GaitStatus:
 # humanoid_common.cdr: rclpy's conversion of JointState (43 names), Odometry and JointCommand to
 # and from Python objects cost more than the control step. Bytes in another encoding than plain
 # little-endian CDR fall back to rclpy.
-
-
-def joint_state_from_raw(raw: bytes) -> JointStateData:
-    """A serialized sensor_msgs/JointState."""
-    try:
-        return read_joint_state(raw)
-    except CdrError:
-        msg = deserialize_message(raw, JointState)
-        return JointStateData(
-            stamp_ns(msg.header.stamp),
-            msg.header.frame_id,
-            tuple(msg.name),
-            *(
-                np.asarray(values, dtype=float)
-                for values in (msg.position, msg.velocity, msg.effort)
-            ),
-        )
 
 
 def imu_from_raw(raw: bytes) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:

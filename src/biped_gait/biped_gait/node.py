@@ -19,6 +19,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Twist, WrenchStamped
 from humanoid_common.cdr import CdrError, JointStateData, leading_stamp_ns
 from humanoid_common.lifecycle import run_node
+from humanoid_common.messages import joint_state_from_raw
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
@@ -138,7 +139,7 @@ class GaitNode(Node):
     def _on_joints(self, raw: bytes) -> None:
         self._last_arrival = time.monotonic()
         try:
-            msg = conv.joint_state_from_raw(raw)
+            msg = joint_state_from_raw(raw)
             q, dq = self._joint_arrays(msg)
         except (BipedGaitError, CdrError) as error:
             self._counts["joint_states_rejected"] += 1

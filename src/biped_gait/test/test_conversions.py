@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pinocchio as pin
 from geometry_msgs.msg import WrenchStamped
+from humanoid_common.messages import joint_state_from_raw
 from nav_msgs.msg import Odometry
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Imu, JointState
@@ -44,7 +45,7 @@ def test_odometry_carries_the_estimate_in_rep105_frames() -> None:
 def test_inputs_read_from_bytes_equal_rclpy_messages() -> None:
     state = JointState(name=["a", "b"], position=[0.1, 0.2], velocity=[1.0, 2.0])
     state.header.stamp.sec = 4
-    data = conv.joint_state_from_raw(serialize_message(state))
+    data = joint_state_from_raw(serialize_message(state))
     assert (data.stamp_ns, data.name) == (4 * 10**9, ("a", "b"))
     np.testing.assert_array_equal(data.velocity, [1.0, 2.0])
     imu = Imu()

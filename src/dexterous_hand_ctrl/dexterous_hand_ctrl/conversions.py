@@ -5,14 +5,8 @@ from __future__ import annotations
 import array
 
 import numpy as np
-from humanoid_common.cdr import (
-    CdrError,
-    JointCommandWriter,
-    JointStateData,
-    read_contact_array,
-    read_joint_state,
-    read_stamped_doubles,
-)
+from humanoid_common.cdr import CdrError, JointCommandWriter, read_contact_array
+from humanoid_common.messages import odometry_from_raw
 
 from dexterous_hand_ctrl.core.contacts import PadContact, TactileSnapshot
 from dexterous_hand_ctrl.core.grasp_controller import ControllerOutput
@@ -110,35 +104,8 @@ class CommandBuilder:
         )
 
 
-def joint_state_from_raw(raw: bytes) -> JointStateData:
-    """A serialized sensor_msgs/JointState (humanoid_common.cdr; rclpy for other encodings)."""
-    try:
-        return read_joint_state(raw)
-    except CdrError:
-        from rclpy.serialization import deserialize_message
-        from sensor_msgs.msg import JointState
-
-        msg = deserialize_message(raw, JointState)
-        return JointStateData(
-            stamp_ns(msg.header.stamp),
-            msg.header.frame_id,
-            tuple(msg.name),
-            as_array(msg.position),
-            as_array(msg.velocity),
-            as_array(msg.effort),
-        )
-
-
 def odometry_pose_from_raw(raw: bytes) -> tuple[str, np.ndarray, np.ndarray]:
     """A serialized nav_msgs/Odometry: (frame_id, base position, base quaternion w x y z)."""
-    try:
-        _, frame, _, values = read_stamped_doubles(raw, 85, strings=1)
-        x, y, z, w = values[3:7]
-        return frame, values[0:3].copy(), np.array([w, x, y, z])
-    except CdrError:
-        from nav_msgs.msg import Odometry
-        from rclpy.serialization import deserialize_message
-
-        msg = deserialize_message(raw, Odometry)
-        p, q = msg.pose.pose.position, msg.pose.pose.orientation
-        return msg.header.frame_id, np.array([p.x, p.y, p.z]), np.array([q.w, q.x, q.y, q.z])
+    _, frame, _, values = odometry_from_raw(raw)
+    x, y, z, w = values[3:7]
+    return frame, values[0:3].copy(), np.array([w, x, y, z])

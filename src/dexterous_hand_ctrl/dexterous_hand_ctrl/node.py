@@ -21,6 +21,7 @@ import yaml
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from humanoid_common.cdr import CdrError, leading_stamp_ns, restamp
 from humanoid_common.lifecycle import run_node
+from humanoid_common.messages import joint_state_from_raw
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
@@ -149,7 +150,7 @@ class HandControllerNode(Node):
     # ------------------------------------------------------------------------------ inputs
     def _on_joints(self, raw: bytes) -> None:
         try:
-            msg = conv.joint_state_from_raw(raw)
+            msg = joint_state_from_raw(raw)
         except CdrError as error:
             self.get_logger().warning(f"rejected joint state: {error}", throttle_duration_sec=1.0)
             return

@@ -21,14 +21,9 @@ import sys
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, Twist
-from humanoid_common.cdr import (
-    CdrError,
-    CdrReader,
-    read_contact_array,
-    read_joint_state,
-    read_stamped_doubles,
-)
+from humanoid_common.cdr import CdrError, CdrReader, read_contact_array
 from humanoid_common.lifecycle import run_node
+from humanoid_common.messages import joint_state_from_raw, odometry_from_raw
 from humanoid_common.params import declare_parameters
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionClient
@@ -138,15 +133,9 @@ class BrainNode(Node):
         raw = self._odom_raw
         if raw is self._odom_read[0]:
             return self._odom_read[1]
-        try:
-            _, _, _, v = read_stamped_doubles(raw, 85, strings=1)
-            position, (x, y, z, w) = v[0:3], v[3:7]
-            linear_x, linear_y, turn = v[43], v[44], v[48]
-        except CdrError:  # not plain little-endian CDR: let rclpy read it
-            msg = deserialize_message(raw, Odometry)
-            p, o, t = msg.pose.pose.position, msg.pose.pose.orientation, msg.twist.twist
-            position, (x, y, z, w) = (p.x, p.y, p.z), (o.x, o.y, o.z, o.w)
-            linear_x, linear_y, turn = t.linear.x, t.linear.y, t.angular.z
+        v = odometry_from_raw(raw)[3]
+        position, (x, y, z, w) = v[0:3], v[3:7]
+        linear_x, linear_y, turn = v[43], v[44], v[48]
         odom_T = geometry.transform(tuple(position), (w, x, y, z))
         values = (odom_T, geometry.planar(odom_T), math.hypot(linear_x, linear_y), float(turn))
         self._odom_read = (raw, values)
@@ -188,12 +177,8 @@ class BrainNode(Node):
         """The camera chain's joint angles in the newest joint state (none yet: empty)."""
         if self._joints_raw is None:
             return {}
-        try:
-            state = read_joint_state(self._joints_raw)
-            names, positions = state.name, state.position
-        except CdrError:  # not plain little-endian CDR: let rclpy read it
-            msg = deserialize_message(self._joints_raw, JointState)
-            names, positions = msg.name, msg.position
+        state = joint_state_from_raw(self._joints_raw)
+        names, positions = state.name, state.position
         return {
             name: float(position)
             for name, position in zip(names, positions, strict=False)
