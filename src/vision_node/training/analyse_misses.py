@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import collections
 import pathlib
-import pickle
 import sys
 
 import numpy as np
@@ -38,7 +37,12 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from tune_decision import FORBIDDEN_SEEDS, build_cache, cache_path, proposals  # noqa: E402
+from tune_decision import (  # noqa: E402
+    FORBIDDEN_SEEDS,
+    add_cache_arguments,
+    cached_frames,
+    proposals,
+)
 
 from vision_node.core.detections import Detection  # noqa: E402
 from vision_node.detectors.base import DetectorConfig  # noqa: E402
@@ -149,25 +153,9 @@ def diagnose_false_positive(detection: Detection, truths: list[ObjectTruth], fou
     return "same_class_other"
 
 
-def load_frames(args, detector: HeatmapDetector) -> list[dict]:
-    """The tune_decision cache of ``--models`` on ``--seed`` (built when missing)."""
-    path = cache_path(args, detector)
-    if path.is_file():
-        print(f"cache {path}")
-        return pickle.loads(path.read_bytes())
-    frames = build_cache(args, detector)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(frames))
-    return frames
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=7000)
-    parser.add_argument("--frames", type=int, default=400)
-    parser.add_argument("--sim-frames", type=int, default=20)
-    parser.add_argument("--models", default=None, help="model folder (default: the shipped one)")
-    parser.add_argument("--cache", default="/tmp/vision_node_tune")
+    add_cache_arguments(parser)
     parser.add_argument("--proposal", type=float, default=None)
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--peak-weight", type=float, default=None)
@@ -176,7 +164,7 @@ def main(argv=None) -> int:
     if args.seed in FORBIDDEN_SEEDS:
         raise SystemExit(f"seed {args.seed} is the bench's held-out seed: analyse another")
     detector = HeatmapDetector(DetectorConfig.from_folder(args.models, threads=1))
-    frames = load_frames(args, detector)
+    frames = cached_frames(args, detector)
     rules = detector.rules
     if args.proposal is not None:
         rules = rules.replace(proposal_threshold=args.proposal)

@@ -96,6 +96,27 @@ def cache_path(args, detector: HeatmapDetector) -> pathlib.Path:
     return pathlib.Path(args.cache) / f"{name}.pkl"
 
 
+def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    """The validation set and cache options shared with analyse_misses.py."""
+    parser.add_argument("--seed", type=int, default=7000)
+    parser.add_argument("--frames", type=int, default=400)
+    parser.add_argument("--sim-frames", type=int, default=20)
+    parser.add_argument("--models", default=None, help="model folder (default: the shipped one)")
+    parser.add_argument("--cache", default="/tmp/vision_node_tune")
+
+
+def cached_frames(args, detector: HeatmapDetector) -> list[dict]:
+    """The networks' outputs on the validation frames: from the cache, built when missing."""
+    path = cache_path(args, detector)
+    if path.is_file():
+        print(f"cache {path}")
+        return pickle.loads(path.read_bytes())
+    frames = build_cache(args, detector)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(frames))
+    return frames
+
+
 def build_cache(args, detector: HeatmapDetector) -> list[dict]:
     from vision_accuracy import simulator_frames
 
@@ -145,11 +166,7 @@ def replay(frames, rules, detector: HeatmapDetector, sim=False) -> Evaluation:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=7000)
-    parser.add_argument("--frames", type=int, default=400)
-    parser.add_argument("--sim-frames", type=int, default=20)
-    parser.add_argument("--models", default=None, help="model folder (default: the shipped one)")
-    parser.add_argument("--cache", default="/tmp/vision_node_tune")
+    add_cache_arguments(parser)
     # The grid: every combination of these is replayed.
     parser.add_argument("--proposal", type=float, nargs="+", default=[0.05, 0.1])
     parser.add_argument("--peak-weight", type=float, nargs="+", default=[0.0, 0.2, 0.3])
@@ -171,13 +188,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"seed {args.seed} is the bench's held-out seed: tune on another")
     config = DetectorConfig.from_folder(args.models, threads=1)
     detector = HeatmapDetector(config)
-    path = cache_path(args, detector)
-    if path.is_file():
-        frames = pickle.loads(path.read_bytes())
-    else:
-        frames = build_cache(args, detector)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(frames))
+    frames = cached_frames(args, detector)
     base = detector.rules.replace(class_thresholds=())  # the grid sets one threshold
     rows = []
     grid = itertools.product(
