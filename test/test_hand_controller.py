@@ -131,6 +131,18 @@ def grasp_goal(**fields) -> Grasp.Goal:
     return goal
 
 
+def hand_diagnostics(node: TestNode) -> dict[str, str]:
+    """The values of the right hand controller's next /diagnostics status."""
+    diagnostics = node.wait_for_message(
+        "/diagnostics",
+        DiagnosticArray,
+        30.0,
+        reliable_qos(20),
+        predicate=lambda m: m.status and m.status[0].name.endswith("grasp controller right_hand"),
+    )
+    return {kv.key: kv.value for kv in diagnostics.status[0].values}
+
+
 def cube_pose(node: TestNode):
     objects = node.wait_for_message("/sim/objects", DetectionArray, 30.0, reliable_qos(10))
     return next(d for d in objects.detections if d.id == "cube")
@@ -195,15 +207,7 @@ def test_nan_pose_and_unknown_frame_are_rejected(graph) -> None:
     goal.object_pose.pose.orientation.w = 1.0
     _, result, _ = client.send(goal, 30.0)
     assert not result.result.success and "'kitchen' is unknown" in result.result.reason
-    diagnostics = node.wait_for_message(
-        "/diagnostics",
-        DiagnosticArray,
-        30.0,
-        reliable_qos(20),
-        predicate=lambda m: m.status and m.status[0].name.endswith("grasp controller right_hand"),
-    )
-    values = {kv.key: kv.value for kv in diagnostics.status[0].values}
-    assert int(values["rejected_goals"]) >= 2
+    assert int(hand_diagnostics(node)["rejected_goals"]) >= 2
 
 
 def test_grasp_lift_release_then_stale_tactile(graph) -> None:
@@ -224,14 +228,7 @@ def test_grasp_lift_release_then_stale_tactile(graph) -> None:
             phases.append(feedback.phase)
     assert phases[:3] == ["PRESHAPE", "REACH", "CLOSE"] and "LIFT" in phases, phases
     assert all(f.target_force_n <= goal.max_force_n for f in client.feedback)
-    diagnostics = node.wait_for_message(
-        "/diagnostics",
-        DiagnosticArray,
-        30.0,
-        reliable_qos(20),
-        predicate=lambda m: m.status and m.status[0].name.endswith("grasp controller right_hand"),
-    )
-    assert {kv.key: kv.value for kv in diagnostics.status[0].values}["last_grasp"] == "pinch"
+    assert hand_diagnostics(node)["last_grasp"] == "pinch"
     lifted = cube_pose(node).pose.position.z
     assert lifted > start_z + 0.06, (start_z, lifted)
 
