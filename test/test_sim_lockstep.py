@@ -40,16 +40,21 @@ def test_bad_parameter_refuses_to_start(override: str, named: str, node_logs: Pa
     assert named in result.stderr and "refusing to start" in result.stderr
 
 
-def run_lockstep(node_logs: Path, steps: int) -> dict[int, tuple[float, ...]]:
-    """Run a lockstep sim answered by a deterministic arm controller; return q by stamp."""
+def run_lockstep(
+    node_logs: Path, steps: int, arrivals: dict[int, float] | None = None, **params
+) -> dict[int, tuple[float, ...]]:
+    """Run a lockstep sim answered by a deterministic arm controller; return q by stamp (and
+    fill ``arrivals``: wall time [s] by stamp)."""
     spec = sim_spec(
         mode="lockstep",
         lockstep_sources=["tester"],
         camera_rate_hz=0.0,
         tactile_rate_hz=0.0,
         seed=7,
+        **params,
     )
     trajectory: dict[int, tuple[float, ...]] = {}
+    arrivals = {} if arrivals is None else arrivals
     names: list[str] = []
     with TestNode("lockstep_tester") as node:
         publisher = node.publisher("/joint_command", JointCommand, reliable_qos(50))
@@ -58,6 +63,7 @@ def run_lockstep(node_logs: Path, steps: int) -> dict[int, tuple[float, ...]]:
             stamp = state.header.stamp
             t = stamp.sec + stamp.nanosec * 1e-9
             trajectory[stamp.sec * 10**9 + stamp.nanosec] = tuple(state.position)
+            arrivals.setdefault(stamp.sec * 10**9 + stamp.nanosec, time.monotonic())
             names[:] = state.name
             command = JointCommand(
                 source="tester",
@@ -93,6 +99,20 @@ def test_lockstep_is_deterministic(node_logs: Path) -> None:
     elbow = names.index("right_elbow_joint")
     moved = [abs(first[s][elbow] - first[common[0]][elbow]) for s in common]
     assert max(moved) > 0.05
+
+
+def test_lockstep_speed_cap(node_logs: Path) -> None:
+    """``lockstep_max_real_time_factor`` 0.5: simulated time never runs ahead of half the wall
+    time (a loaded machine only makes it slower, so this bound cannot fail from load)."""
+    arrivals: dict[int, float] = {}
+    run_lockstep(node_logs, 400, arrivals, lockstep_max_real_time_factor=0.5)
+    stamps = sorted(arrivals)[50:]  # past the start-up
+    assert len(stamps) >= 300
+    for first, last in ((stamps[0], stamps[-1]), (stamps[100], stamps[200])):
+        sim_s = (last - first) * 1e-9
+        wall_s = arrivals[last] - arrivals[first]
+        assert sim_s > 0.1
+        assert sim_s <= 0.5 * wall_s + 0.01, f"{sim_s:.3f} s simulated in {wall_s:.3f} s"
 
 
 def test_an_unanswered_state_is_published_again(node_logs: Path) -> None:

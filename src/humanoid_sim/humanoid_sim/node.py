@@ -235,11 +235,17 @@ class SimNode(Node):
                         self._counts["camera"] += 1
                 self._publish(now_ns, outputs)
                 self._steps += 1
-                if self.params.mode == "lockstep":
+                lockstep = self.params.mode == "lockstep"
+                if lockstep:
                     self._wait_for_sources(now_ns, outputs)
-                else:
+                speed = (
+                    self.params.lockstep_max_real_time_factor
+                    if lockstep
+                    else (self.params.real_time_factor)
+                )
+                if speed > 0.0:
                     target = wall_start + (self.sim.time + self.sim.control_period - sim_start) / (
-                        self.params.real_time_factor
+                        speed
                     )
                     delay = target - time.monotonic()
                     if delay > 0:

@@ -95,6 +95,16 @@ PARAMETERS = (
         maximum=600.0,
     ),
     ParamSpec(
+        "lockstep_max_real_time_factor",
+        0.0,
+        "Lockstep: never step faster than this many times real time (0: as fast as the "
+        "sources answer). The nodes outside lockstep (vision, the brain, the skins' drivers) "
+        "run in wall time: a cap keeps their latency, in simulated time, what it would be "
+        "at that speed",
+        minimum=0.0,
+        maximum=100.0,
+    ),
+    ParamSpec(
         "hold_stand_on_start",
         True,
         "Start with every joint holding the stand posture "
@@ -143,6 +153,7 @@ class SimParams:
     lockstep_sources: tuple[str, ...]
     lockstep_timeout_s: float
     lockstep_resend_s: float
+    lockstep_max_real_time_factor: float
     hold_stand_on_start: bool
     diagnostics_rate_hz: float
     max_kp: float
@@ -200,6 +211,7 @@ def validate(values: dict) -> SimParams:
         lockstep_sources=tuple(s for s in values["lockstep_sources"] if s),
         lockstep_timeout_s=float(values["lockstep_timeout_s"]),
         lockstep_resend_s=float(values["lockstep_resend_s"]),
+        lockstep_max_real_time_factor=float(values["lockstep_max_real_time_factor"]),
         hold_stand_on_start=bool(values["hold_stand_on_start"]),
         diagnostics_rate_hz=float(values["diagnostics_rate_hz"]),
         max_kp=float(values["max_kp"]),
