@@ -73,11 +73,27 @@ def bad(raw, edit):
         (lambda d: d["arm"]["ik_limits"].update(right_knee_joint=[0, 1]), "ik_limits"),
         (lambda d: d.update(max_total_force_n=-1), "max_total_force_n"),
         (lambda d: d.update(finger_gains=[2.0]), "finger_gains"),
+        (lambda d: d["arm"].update(home_posture=[0.0] * 6), "home_posture"),
+        (lambda d: d["arm"].update(home_posture=[math.nan] * 7), "home_posture"),
     ],
 )
 def test_description_errors_name_the_problem(raw, right, edit, named) -> None:
     with pytest.raises(DexterousHandCtrlError, match=named):
         hand_from_dict("right_hand", bad(raw, edit), right.urdf_path)
+
+
+def test_arm_home_posture_from_stand_posture_or_its_own(raw, right) -> None:
+    stand = raw["stand_posture"]
+    assert np.allclose(right.arm.home_posture, [stand.get(j, 0.0) for j in right.arm.joints])
+    assert right.arm.home_posture[1] == pytest.approx(-0.30)  # shoulder roll, off the torso
+    own = bad(raw, lambda d: d["arm"].update(home_posture=[0.1] * 7))
+    hand = hand_from_dict("right_hand", own, right.urdf_path, stand_posture=stand)
+    assert np.allclose(hand.arm.home_posture, 0.1)
+    # Neither: a release leaves the arm where it retracted.
+    assert (
+        hand_from_dict("right_hand", bad(raw, lambda d: None), right.urdf_path).arm.home_posture
+        is None
+    )
 
 
 def test_unknown_hand_is_named() -> None:

@@ -8,6 +8,7 @@ reason, contact lost -> abort, a finger closing on nothing -> abort, cancel, bus
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -210,5 +211,31 @@ def test_release_opens_and_retracts(rig, hand) -> None:
     controller.start(goal(hand, release=True), plant.t)
     outputs = plant.run(10.0, until=lambda out: out.outcome is not None)
     assert outputs[-1].outcome.success and outputs[-1].phase is Phase.IDLE
-    assert {Phase.RELEASE, Phase.RETRACT} <= {out.phase for out in outputs}
+    phases = [out.phase for out in outputs]
+    assert {Phase.RELEASE, Phase.RETRACT, Phase.HOME} <= set(phases)
+    assert phases.index(Phase.RETRACT) < phases.index(Phase.HOME)
+    # The release ends with the arm at its home posture: the robot's stand posture.
+    stand = yaml.safe_load(ROBOT.read_text())["stand_posture"]
+    home = [stand.get(joint, 0.0) for joint in hand.arm.joints]
+    assert np.allclose(outputs[-1].arm_positions, home, atol=1e-3)
+    check_limits(controller, outputs)
+
+
+def test_release_after_a_lift_goes_home_even_if_the_retreat_is_out_of_reach(rig, hand) -> None:
+    """A release from high up: the retract path's end may be beyond the arm's reach; the
+    release must still end at home (it timed out in RETRACT before)."""
+    controller, plant = rig
+    controller.start(goal(hand, lift_height_m=0.0), plant.t)
+    plant.place_object({"thumb": 0.4, "middle": 0.35})
+    plant.run(20.0, until=lambda out: out.outcome is not None)
+    plant.remove_object()
+    controller.params = dataclasses.replace(controller.params, retract_m=0.6)
+    controller.start(goal(hand, release=True), plant.t)
+    outputs = plant.run(15.0, until=lambda out: out.outcome is not None)
+    assert outputs[-1].outcome is not None and outputs[-1].outcome.success, (
+        outputs[-1].outcome,
+        controller.last_fault,
+    )
+    home = hand.arm.home_posture
+    assert np.allclose(outputs[-1].arm_positions, home, atol=1e-3)
     check_limits(controller, outputs)

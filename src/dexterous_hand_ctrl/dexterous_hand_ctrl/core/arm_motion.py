@@ -38,12 +38,30 @@ class ArmMotion:
         self.angular_speed_rad_s = float(angular_speed_rad_s)
         self.q_cmd: np.ndarray | None = None
         self.path: CartesianPath | None = None
+        self.joint_target: np.ndarray | None = None
+        self._joint_speed = 0.0
         self._start = 0.0
 
     def reset(self, q_arm: np.ndarray | None = None) -> None:
         """Command ``q_arm`` [rad] (None: nothing yet); no path."""
         self.q_cmd = None if q_arm is None else np.asarray(q_arm, dtype=float).copy()
         self.path = None
+        self.joint_target = None
+
+    def move_joints(self, q_target: np.ndarray, speed_fraction: float = 0.5) -> None:
+        """Move every joint straight to ``q_target`` [rad] (clipped into the limits) at
+        ``speed_fraction`` of the arm's joint speed limit; replaces any palm path."""
+        self.path = None
+        self.joint_target = np.clip(
+            np.asarray(q_target, dtype=float), self.arm.lower, self.arm.upper
+        )
+        self._joint_speed = self.spec.max_velocity_rad_s * min(max(speed_fraction, 0.01), 1.0)
+
+    def joints_done(self, tolerance_rad: float = 1e-3) -> bool:
+        """The command reached the joint target (True when there is none)."""
+        if self.joint_target is None or self.q_cmd is None:
+            return True
+        return float(np.max(np.abs(self.q_cmd - self.joint_target))) <= tolerance_rad
 
     def palm(self) -> pin.SE3:
         """Palm pose of the commanded posture (base frame)."""
@@ -66,6 +84,7 @@ class ArmMotion:
                 [m/s] (0: ``speed_m_s``); None: none.
         """
         speed = min(speed_m_s or self.spec.max_speed_m_s, self.spec.max_speed_m_s)
+        self.joint_target = None
         self.path = CartesianPath(
             self.palm(),
             waypoints,
@@ -76,8 +95,9 @@ class ArmMotion:
         self._start = now
 
     def stop(self) -> None:
-        """Stop following the path: hold the commanded posture."""
+        """Stop following the path or joint move: hold the commanded posture."""
         self.path = None
+        self.joint_target = None
 
     @property
     def on_last_segment(self) -> bool:
@@ -95,11 +115,14 @@ class ArmMotion:
     def step(self, now: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Advance by ``dt``: the limited command [rad] and its gravity torques [N*m]."""
         desired = self.q_cmd
+        velocity = self.spec.max_velocity_rad_s
         if self.path is not None:
             target = self.path.pose(now - self._start)
             for _ in range(self.ik_iterations):
                 desired = self.arm.track(target, desired)
+        elif self.joint_target is not None:
+            desired, velocity = self.joint_target, self._joint_speed
         self.q_cmd = limit_arm_command(
-            self.q_cmd, desired, self.arm.lower, self.arm.upper, self.spec.max_velocity_rad_s, dt
+            self.q_cmd, desired, self.arm.lower, self.arm.upper, velocity, dt
         )
         return self.q_cmd.copy(), self.arm.gravity(self.q_cmd)

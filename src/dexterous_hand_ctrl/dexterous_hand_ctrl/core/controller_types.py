@@ -23,6 +23,7 @@ class Phase(Enum):
     HOLD = "HOLD"
     RELEASE = "RELEASE"
     RETRACT = "RETRACT"
+    HOME = "HOME"
 
 
 GRIPPING = (Phase.SQUEEZE, Phase.LIFT, Phase.HOLD)

@@ -5,7 +5,12 @@ newest joint state and tactile contacts (time passed in) and returns the joint r
 the hand and the arm. A goal runs through::
 
     PRESHAPE -> REACH -> CLOSE -> SQUEEZE -> [LIFT] -> HOLD (goal succeeds after settling)
-    release goal:  RELEASE (open) -> RETRACT -> IDLE
+    release goal:  RELEASE (open) -> RETRACT -> HOME -> IDLE
+
+RETRACT backs the palm off along its approach and up; HOME then moves the arm in joint space
+to its home posture (the one the robot stands and walks with: a robot that walks on after a
+failed grasp must not carry its arm stretched toward the table). RETRACT goes on to HOME when
+its path's time is up even short of the path's end (a retreat out of reach, e.g. after a lift).
 
 After a successful grasp the controller stays in HOLD (force regulation and slip reflex on)
 until a release goal. Any safety check failing (stale or invalid input, over-force, lost
@@ -261,6 +266,8 @@ class GraspController:
             back = start.translation - self.params.retract_m * self._approach
             back = back + [0.0, 0.0, self.params.retract_m]
             self.motion.follow([pin.SE3(start.rotation, back)], now)
+        elif phase is Phase.HOME:
+            self.motion.move_joints(self.hand.arm.home_posture)
 
     def _stop_arm(self) -> None:
         if self.motion is not None:
@@ -451,7 +458,17 @@ class GraspController:
                     return self._finish(True, "released"), False
                 self._enter(Phase.RETRACT, now)
         elif phase is Phase.RETRACT:
-            if self.motion.done(now, self.params.reach_tolerance_m):
+            path = self.motion.path
+            out_of_time = path is None or now - self._phase_since >= path.duration_s + 0.5
+            if self.motion.done(now, self.params.reach_tolerance_m) or out_of_time:
+                self._stop_arm()
+                if self.hand.arm.home_posture is not None:
+                    self._enter(Phase.HOME, now)
+                else:
+                    self._enter(Phase.IDLE, now)
+                    return self._finish(True, "released"), False
+        elif phase is Phase.HOME:
+            if self.motion.joints_done():
                 self._stop_arm()
                 self._enter(Phase.IDLE, now)
                 return self._finish(True, "released"), False

@@ -42,6 +42,9 @@ class ArmSpec:
         max_speed_m_s: Palm speed along reach and lift paths [m/s].
         ik_limits: Joint -> (lower, upper) tighter than the URDF (e.g. self-collision) [rad].
         ready_posture: Posture the IK prefers (null-space target) [rad], one per joint.
+        home_posture: Posture a release ends in, the one the robot stands and walks with
+            (``arm.home_posture``, else the robot's ``stand_posture`` for these joints, 0 for
+            those it does not list) [rad]; None: a release leaves the arm where it retracted.
     """
 
     joints: tuple[str, ...]
@@ -50,6 +53,7 @@ class ArmSpec:
     max_speed_m_s: float
     ik_limits: dict[str, tuple[float, float]]
     ready_posture: np.ndarray
+    home_posture: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,9 @@ def resolve_urdf(path: str) -> Path:
     return candidate
 
 
-def _arm_from_dict(data: Mapping[str, Any], where: str) -> ArmSpec:
+def _arm_from_dict(
+    data: Mapping[str, Any], where: str, stand_posture: Mapping[str, Any] | None = None
+) -> ArmSpec:
     joints = tuple(str(j) for j in data.get("joints") or ())
     if not joints:
         raise DexterousHandCtrlError(f"{where}.joints: expected a non-empty list of arm joints")
@@ -199,6 +205,21 @@ def _arm_from_dict(data: Mapping[str, Any], where: str) -> ArmSpec:
         raise DexterousHandCtrlError(
             f"{where}.ready_posture: expected {len(joints)} finite values [rad]"
         )
+    home = None
+    if data.get("home_posture") is not None:
+        home = data["home_posture"]
+    elif isinstance(stand_posture, Mapping):
+        home = [stand_posture.get(j, 0.0) for j in joints]
+    if home is not None:
+        try:
+            home = np.asarray(home, dtype=float)
+        except (TypeError, ValueError):
+            home = np.zeros(0)
+        if home.shape != (len(joints),) or not np.all(np.isfinite(home)):
+            raise DexterousHandCtrlError(
+                f"{where}.home_posture (or stand_posture for {list(joints)}): expected "
+                f"{len(joints)} finite values [rad]"
+            )
     return ArmSpec(
         joints=joints,
         gains=_gains(data.get("gains"), f"{where}.gains"),
@@ -206,13 +227,20 @@ def _arm_from_dict(data: Mapping[str, Any], where: str) -> ArmSpec:
         max_speed_m_s=_positive(data, "max_speed_m_s", where),
         ik_limits=limits,
         ready_posture=ready,
+        home_posture=home,
     )
 
 
 def hand_from_dict(
-    name: str, data: Mapping[str, Any], urdf_path: Path, where: str = "hands"
+    name: str,
+    data: Mapping[str, Any],
+    urdf_path: Path,
+    where: str = "hands",
+    stand_posture: Mapping[str, Any] | None = None,
 ) -> HandDescription:
-    """Build a hand description from its entry under ``hands:``, checked against the URDF.
+    """Build a hand description from its entry under ``hands:``, checked against the URDF;
+    ``stand_posture`` (the robot's, joint -> angle) gives the arm's home posture unless the
+    arm names its own.
 
     Raises:
         DexterousHandCtrlError: Naming the key and what was expected.
@@ -245,7 +273,9 @@ def hand_from_dict(
         close_velocity_rad_s=_positive(data, "close_velocity_rad_s", where, 1.0),
         open_velocity_rad_s=_positive(data, "open_velocity_rad_s", where, 2.0),
         max_total_force_n=_positive(data, "max_total_force_n", where),
-        arm=_arm_from_dict(data["arm"], f"{where}.arm") if data.get("arm") else None,
+        arm=(
+            _arm_from_dict(data["arm"], f"{where}.arm", stand_posture) if data.get("arm") else None
+        ),
         palm_box_m=_box(data.get("palm_box_m"), f"{where}.palm_box_m"),
         finger_radius_m=_positive(data, "finger_radius_m", where, 0.01),
     )
@@ -319,4 +349,6 @@ def load_hand_description(robot_yaml: str | os.PathLike, hand: str) -> HandDescr
     if not isinstance(urdf, Mapping) or "path" not in urdf:
         raise DexterousHandCtrlError(f"robot YAML {str(robot_yaml)!r}: missing urdf.path")
     where = f"{os.path.basename(str(robot_yaml))} hands"
-    return hand_from_dict(hand, hands[hand], resolve_urdf(str(urdf["path"])), where)
+    return hand_from_dict(
+        hand, hands[hand], resolve_urdf(str(urdf["path"])), where, data.get("stand_posture")
+    )

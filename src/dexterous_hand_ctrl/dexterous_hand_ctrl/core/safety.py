@@ -24,6 +24,7 @@ DEFAULT_TIMEOUTS_S = {
     "SETTLE": 3.0,
     "RELEASE": 3.0,
     "RETRACT": 8.0,
+    "HOME": 8.0,
 }
 
 
