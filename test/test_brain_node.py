@@ -103,8 +103,14 @@ class StandInPeers:
         with self.lock:
             self.visible_until = time.monotonic() + seconds
 
-    def reset(self, outcomes=(True,), target_frame="odom", visible_s=math.inf) -> None:
+    def reset(
+        self, outcomes=(True,), target_frame="odom", visible_s=math.inf, target_delay_s=0.0
+    ) -> None:
         with self.lock:
+            # Targets measured target_delay_s before they are sent (rendering and inference
+            # take time), stamped with their measurement's instant.
+            self.target_delay_s = target_delay_s
+            self.poses: list[tuple[float, object, geometry.Pose2D]] = []
             self.pose = geometry.Pose2D(0.0, 0.0, 0.0)
             self.cmd = (0.0, 0.0, 0.0)
             self.walking = False
@@ -141,8 +147,10 @@ class StandInPeers:
                 pose.yaw + wz * dt,
             )
             pose, walking = self.pose, self.walking
+            now = self.node.get_clock().now()
+            self.poses = [*self.poses[-200:], (now.nanoseconds * 1e-9, now.to_msg(), pose)]
         odom = Odometry()
-        odom.header.stamp = self.node.get_clock().now().to_msg()
+        odom.header.stamp = now.to_msg()
         odom.header.frame_id, odom.child_frame_id = "odom", "pelvis"
         odom.pose.pose.position.x, odom.pose.pose.position.y = pose.x, pose.y
         odom.pose.pose.position.z = PELVIS_HEIGHT_M
@@ -159,9 +167,10 @@ class StandInPeers:
         joints.position = [0.0, 0.0, 0.0]
         self.pub_joints.publish(joints)
 
-    def pelvis_in_odom(self) -> np.ndarray:
-        with self.lock:
-            pose = self.pose
+    def pelvis_in_odom(self, pose: geometry.Pose2D | None = None) -> np.ndarray:
+        if pose is None:
+            with self.lock:
+                pose = self.pose
         return geometry.transform(
             (pose.x, pose.y, PELVIS_HEIGHT_M),
             (math.cos(pose.yaw / 2), 0, 0, math.sin(pose.yaw / 2)),
@@ -171,12 +180,18 @@ class StandInPeers:
     def _publish_target(self) -> None:
         if time.monotonic() > self.visible_until:
             return
+        with self.lock:
+            if not self.poses:
+                return
+            # The pose published target_delay_s ago (the newest while there is no such one).
+            wanted = self.poses[-1][0] - self.target_delay_s
+            _, stamp, pose = min(self.poses, key=lambda entry: abs(entry[0] - wanted))
         msg = PoseStamped()
-        msg.header.stamp = self.node.get_clock().now().to_msg()
+        msg.header.stamp = stamp
         msg.header.frame_id = self.target_frame
         point = OBJECT_ODOM
         if self.target_frame != "odom":  # the head camera's optical frame
-            optical_in_odom = self.pelvis_in_odom() @ self.camera.optical_in_base({})
+            optical_in_odom = self.pelvis_in_odom(pose) @ self.camera.optical_in_base({})
             point = geometry.apply(geometry.invert(optical_in_odom), OBJECT_ODOM)
         msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in point)
         msg.pose.orientation.w = 1.0
@@ -294,6 +309,24 @@ def test_success_walks_grasps_lifts_holds(brain: Brain):
     # No grasp type: the hand picks its grasp for the target's class (config/humanoid_brain.yaml).
     assert (goal.grasp_type, goal.object_class) == ("", "cube")
     assert np.allclose(final["target_odom"], OBJECT_ODOM, atol=0.01)
+
+
+def test_late_targets_are_placed_with_the_pose_of_their_image(brain: Brain):
+    """Targets that arrive 0.3 s after their image, while the robot walks: each is placed
+    with the odometry of its stamp. With the pose at arrival they would be off by the
+    0.3 s of walking (2-7 cm at 0.1-0.25 m/s), in the estimate and in the grasp goal."""
+    brain.peers.reset(outcomes=[True], target_frame="d435_color_optical_frame", target_delay_s=0.3)
+    brain.start_task()
+    final = brain.wait_for_state("DONE", "ABORTED")
+    assert final["state"] == "DONE", (final, brain.process.output_tail())
+    walking = [s for s in brain._statuses() if s["state"] == "APPROACH" and s["target_odom"]]
+    assert len(walking) >= 3
+    errors = [np.linalg.norm(np.subtract(s["target_odom"], OBJECT_ODOM)) for s in walking]
+    assert max(errors) < 0.012, errors
+    _, goal = brain.peers.goals[0]
+    p = goal.object_pose.pose.position
+    truth = geometry.apply(geometry.invert(brain.peers.pelvis_in_odom()), OBJECT_ODOM)
+    assert np.allclose([p.x, p.y, p.z], truth, atol=0.012)
 
 
 def test_grasp_failure_releases_and_retries(brain: Brain):

@@ -21,7 +21,7 @@ import sys
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped, Twist
-from humanoid_common.cdr import CdrError, CdrReader, read_contact_array
+from humanoid_common.cdr import CdrError, CdrReader, leading_stamp_ns, read_contact_array
 from humanoid_common.lifecycle import run_node
 from humanoid_common.messages import joint_state_from_raw, odometry_from_raw
 from humanoid_common.params import declare_parameters
@@ -37,6 +37,7 @@ from std_srvs.srv import Trigger
 from humanoid_brain.core import geometry
 from humanoid_brain.core.camera_chain import CameraChain
 from humanoid_brain.core.fetch_task import FetchTask, TaskInputs
+from humanoid_brain.core.history import StampedHistory
 from humanoid_brain.errors import HumanoidBrainError
 from humanoid_brain.grasp_client import GraspClient
 from humanoid_brain.params import PARAMETERS, validate
@@ -47,6 +48,10 @@ COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 STATUS_QOS = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
+#: Odometry and joint states kept to place detections at their image's instant [ns].
+HISTORY_NS = 1_000_000_000
+#: Farthest sample from an image's stamp that still counts as its instant [ns].
+HISTORY_TOLERANCE_NS = 50_000_000
 GAIT_STATES = {
     GaitStatus.STATE_IDLE: "IDLE",
     GaitStatus.STATE_STAND: "STAND",
@@ -93,8 +98,12 @@ class BrainNode(Node):
         self.create_timer(1.0, self._publish_diagnostics)
         # Odometry comes at the gait's rate (100 Hz); the task reads it at its own 20 Hz: keep
         # the serialized message, decode the newest when read (humanoid_common.cdr).
+        # Detections are placed with the odometry and waist angles of their image's instant:
+        # the last second of both is kept, serialized (StampedHistory).
         self._odom_raw: bytes | None = None
         self._odom_read: tuple[bytes | None, tuple] = (None, (None, None, 0.0, 0.0))
+        self._odom_history: StampedHistory[bytes] = StampedHistory(HISTORY_NS)
+        self._joints_history: StampedHistory[bytes] = StampedHistory(HISTORY_NS)
         self._gait_state: str | None = None
         self._joints_raw: bytes | None = None
         self._contacts_raw: bytes | None = None
@@ -105,6 +114,7 @@ class BrainNode(Node):
             "targets": 0,
             "targets_unknown_frame": 0,
             "targets_without_odom": 0,
+            "targets_placed_at_arrival": 0,
             "gait_calls_failed": 0,
         }
         self._tasks_started = 0
@@ -126,19 +136,24 @@ class BrainNode(Node):
     # ------------------------------------------------------------------ inputs
     def _on_odom(self, raw: bytes) -> None:
         self._odom_raw = raw
+        _remember(self._odom_history, raw)
 
-    def _odometry(self) -> tuple:
+    def _odometry(self, raw: bytes | None = None) -> tuple:
         """(odom_T_base 4x4, planar pose, speed [m/s], turn rate [rad/s]) of the newest
-        odometry; (None, None, 0, 0) before the first."""
-        raw = self._odom_raw
+        odometry (or of ``raw``); (None, None, 0, 0) before the first."""
+        if raw is None:
+            raw = self._odom_raw
         if raw is self._odom_read[0]:
             return self._odom_read[1]
+        if raw is None:
+            return (None, None, 0.0, 0.0)
         v = odometry_from_raw(raw)[3]
         position, (x, y, z, w) = v[0:3], v[3:7]
         linear_x, linear_y, turn = v[43], v[44], v[48]
         odom_T = geometry.transform(tuple(position), (w, x, y, z))
         values = (odom_T, geometry.planar(odom_T), math.hypot(linear_x, linear_y), float(turn))
-        self._odom_read = (raw, values)
+        if raw is self._odom_raw:
+            self._odom_read = (raw, values)
         return values
 
     @property
@@ -168,6 +183,7 @@ class BrainNode(Node):
 
     def _on_joints(self, raw: bytes) -> None:
         self._joints_raw = raw
+        _remember(self._joints_history, raw)
 
     def _on_contacts(self, raw: bytes) -> None:
         self._contacts_raw = raw
@@ -175,9 +191,12 @@ class BrainNode(Node):
     @property
     def _waist(self) -> dict[str, float]:
         """The camera chain's joint angles in the newest joint state (none yet: empty)."""
-        if self._joints_raw is None:
+        return self._waist_of(self._joints_raw)
+
+    def _waist_of(self, raw: bytes | None) -> dict[str, float]:
+        if raw is None:
             return {}
-        state = joint_state_from_raw(self._joints_raw)
+        state = joint_state_from_raw(raw)
         names, positions = state.name, state.position
         return {
             name: float(position)
@@ -199,16 +218,25 @@ class BrainNode(Node):
     def _on_target(self, msg: PoseStamped) -> None:
         p = msg.pose.position
         point = np.array([p.x, p.y, p.z])
+        stamp_ns = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
         frame = msg.header.frame_id.lstrip("/")
         if frame == self.params.odom_frame:
             position = point
         elif frame == self.params.base_frame or frame in self.params.camera_frames:
-            if self._odom_T is None:
+            # The robot's pose and waist at the image's instant; the newest if the history
+            # does not cover it (a stamp from another clock, a gap in the odometry).
+            odom_raw = self._odom_history.nearest(stamp_ns, HISTORY_TOLERANCE_NS)
+            joints_raw = self._joints_history.nearest(stamp_ns, HISTORY_TOLERANCE_NS)
+            if odom_raw is None:
+                self._counters["targets_placed_at_arrival"] += 1
+            odom_T = self._odometry(odom_raw)[0]
+            if odom_T is None:
                 self._counters["targets_without_odom"] += 1
                 return
             if frame != self.params.base_frame:
-                point = geometry.apply(self.camera.optical_in_base(self._waist), point)
-            position = geometry.apply(self._odom_T, point)
+                waist = self._waist_of(joints_raw if joints_raw is not None else self._joints_raw)
+                point = geometry.apply(self.camera.optical_in_base(waist), point)
+            position = geometry.apply(odom_T, point)
         else:
             self._counters["targets_unknown_frame"] += 1
             self.get_logger().warning(
@@ -218,7 +246,12 @@ class BrainNode(Node):
             )
             return
         try:
-            self.task.observe_target(position, self._now_s())
+            # Measured at the image's instant (a stamp from the future or older than the
+            # history, i.e. from another clock, counts as now).
+            now = self._now_s()
+            age = now - stamp_ns * 1e-9
+            measured = now - age if 0.0 <= age <= HISTORY_NS * 1e-9 else now
+            self.task.observe_target(position, measured)
         except HumanoidBrainError as error:
             self.get_logger().warning(f"ignoring a target: {error}", throttle_duration_sec=2.0)
             return
@@ -396,6 +429,13 @@ class BrainNode(Node):
             )
         )
         self.pub_diagnostics.publish(array)
+
+
+def _remember(history: StampedHistory, raw: bytes) -> None:
+    try:
+        history.add(leading_stamp_ns(raw), raw)
+    except CdrError:  # too short to hold a stamp: the reader of the newest reports it
+        pass
 
 
 def _rounded(values) -> list[float] | None:
