@@ -131,6 +131,24 @@ PARAMETERS = (
     ParamSpec("standing_speed_mps", 0.03, "Standing: planar speed below [m/s]", 0.001, 1.0),
     ParamSpec("standing_turn_rps", 0.05, "Standing: turn rate below [rad/s]", 0.001, 1.0),
     ParamSpec("drop_confirm_s", 0.3, "No contact this long while holding: dropped [s]", 0.01, 10.0),
+    ParamSpec(
+        "settle_detections",
+        2,
+        "Detections made while standing (SETTLE) before the grasp: the grasp goal is estimated "
+        "from them only",
+        1,
+        100,
+    ),
+    ParamSpec(
+        "settle_tolerance_m",
+        0.07,
+        "Standing (SETTLE) farther than this from the stand-off: walk there again [m]",
+        0.01,
+        1.0,
+    ),
+    ParamSpec(
+        "max_repositions", 2, "How often per task SETTLE may walk to the stand-off again", 0, 10
+    ),
 )
 
 
@@ -228,4 +246,7 @@ def _task_config(values: dict) -> TaskConfig:
         standing_speed_mps=values["standing_speed_mps"],
         standing_turn_rps=values["standing_turn_rps"],
         drop_confirm_s=values["drop_confirm_s"],
+        settle_detections=int(values["settle_detections"]),
+        settle_tolerance_m=values["settle_tolerance_m"],
+        max_repositions=int(values["max_repositions"]),
     )

@@ -33,8 +33,20 @@ CONFIG = TaskConfig(
 
 
 class World:
-    def __init__(self, grasp_outcomes, visible_until=math.inf, refuse_walks=0):
+    def __init__(
+        self,
+        grasp_outcomes,
+        visible_until=math.inf,
+        refuse_walks=0,
+        walking_bias_m=0.0,
+        coast_m=0.0,
+        coasts=0,
+    ):
         self.refuse_walks = refuse_walks
+        # Detections made while walking are off by this much along x (sway, latency).
+        self.walking_bias_m = walking_bias_m
+        # The first ``coasts`` stops carry the robot ``coast_m`` on along its heading.
+        self.coast_m, self.coasts = coast_m, coasts
         self.walk_calls = []
         self.pose = Pose2D(0.0, 0.0, 0.0)
         self.cmd = (0.0, 0.0, 0.0)
@@ -47,7 +59,8 @@ class World:
 
     def inputs(self, t, task, abort=False):
         if t <= self.visible_until:
-            task.observe_target(OBJECT + 0.002 * np.sin(7 * t), t)
+            bias = np.array([self.walking_bias_m if self.walking else 0.0, 0.0, 0.0])
+            task.observe_target(OBJECT + bias + 0.002 * np.sin(7 * t), t)
         grasp_result = release_result = None
         phase = ""
         if self.grasp_started is not None:
@@ -82,6 +95,13 @@ class World:
             task.walk_refused(t)
         elif out.gait_request:
             self.log.append(out.gait_request)
+            if out.gait_request == "stop" and self.walking and self.coasts > 0:
+                self.coasts -= 1
+                self.pose = Pose2D(
+                    self.pose.x + self.coast_m * math.cos(self.pose.yaw),
+                    self.pose.y + self.coast_m * math.sin(self.pose.yaw),
+                    self.pose.yaw,
+                )
             self.walking = out.gait_request == "walk"
         if out.send_grasp:
             self.log.append("grasp")
@@ -148,6 +168,38 @@ def test_walks_to_the_standoff_grasps_lifts_and_holds():
     assert np.allclose(world.pose.to_local(OBJECT[:2]), [0.3, -0.15], atol=0.06)
     assert np.allclose(world.grasp_object, OBJECT, atol=0.01)
     assert task.fsm.failures == 0
+
+
+def test_the_grasp_target_is_estimated_from_detections_made_while_standing():
+    """Detections made while walking are 5 cm off: the grasp goal must not carry that."""
+    world = World([True], walking_bias_m=0.05)
+    task, states, _ = run(world)
+    assert states[-1] is FetchState.DONE
+    assert np.linalg.norm(world.grasp_object - OBJECT) < 0.005, world.grasp_object
+
+
+def test_a_robot_that_stopped_past_the_standoff_walks_back_before_grasping():
+    world = World([True], coast_m=0.15, coasts=1)
+    task, states, _ = run(world)
+    assert states[-1] is FetchState.DONE
+    settle = states.index(FetchState.SETTLE)
+    assert states[settle : settle + 4] == [
+        FetchState.SETTLE,
+        FetchState.APPROACH,
+        FetchState.SETTLE,
+        FetchState.GRASP,
+    ]
+    assert task.repositions == 1 and task.fsm.failures == 0
+    goal = task.planner.goal
+    assert math.hypot(goal.x - world.pose.x, goal.y - world.pose.y) < 0.07
+
+
+def test_repositions_are_bounded_then_it_grasps_from_where_it_stands():
+    world = World([True], coast_m=0.15, coasts=100)
+    task, states, _ = run(world)
+    assert states[-1] is FetchState.DONE
+    assert task.repositions == CONFIG.max_repositions == 2
+    assert states.count(FetchState.SETTLE) == 3
 
 
 def test_failed_grasp_releases_then_regrasps():

@@ -16,7 +16,8 @@ Within one step an abort request wins over events, and events win over timeouts.
 Three optional stages, off by default (the machine above), on in the brain node:
 
 - ``settle_timeout_s``: APPROACH --approach_done--> SETTLE --standing--> GRASP. The robot stops
-  walking and stands still before the arm reaches (a walking base would drag the hand).
+  walking and stands still before the arm reaches (a walking base would drag the hand);
+  SETTLE --reposition--> APPROACH when it stopped too far from the stand-off.
 - ``hold_s`` > 0: LIFT --lift_done--> HOLD, and DONE once the object was held ``hold_s``
   without ``object_dropped``.
 - ``recover_timeout_s``: a failure in GRASP, LIFT or HOLD with retries left first goes to
@@ -61,7 +62,12 @@ TRANSITIONS = {
         FetchState.WAIT_TARGET,
         FetchState.ABORTED,
     },
-    FetchState.SETTLE: {FetchState.GRASP, FetchState.WAIT_TARGET, FetchState.ABORTED},
+    FetchState.SETTLE: {
+        FetchState.GRASP,
+        FetchState.APPROACH,
+        FetchState.WAIT_TARGET,
+        FetchState.ABORTED,
+    },
     FetchState.GRASP: {
         FetchState.LIFT,
         FetchState.WAIT_TARGET,
@@ -100,6 +106,8 @@ class FetchInputs:
         object_dropped: The object was lost while lifting or holding (contacts gone).
         abort_requested: An operator or a safety monitor asks to stop.
         standing: The robot stands still (SETTLE).
+        reposition: The robot stopped away from the stand-off (SETTLE): walk there again
+            (not a failure; :mod:`.fetch_task` bounds how often).
         target_lost: The target has not been seen for too long (APPROACH, SETTLE).
         released: The hand opened and retracted (RECOVER).
         release_failed: The hand could not release (RECOVER).
@@ -114,6 +122,7 @@ class FetchInputs:
     object_dropped: bool = False
     abort_requested: bool = False
     standing: bool = False
+    reposition: bool = False
     target_lost: bool = False
     released: bool = False
     release_failed: bool = False
@@ -271,6 +280,8 @@ class FetchStateMachine:
             FetchState.LIFT: (inputs.lift_done, after_lift, "lift done"),
             FetchState.RECOVER: (inputs.released, FetchState.WAIT_TARGET, "hand released"),
         }.get(state)
+        if state is FetchState.SETTLE and inputs.reposition:
+            return self._go(FetchState.APPROACH, "stopped away from the stand-off")
         if event is not None and event[0]:
             return self._go(event[1], event[2])
         failure = self._failure_event(state, inputs)

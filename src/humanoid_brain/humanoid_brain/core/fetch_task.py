@@ -13,7 +13,12 @@ WAIT_TARGET    (a retry:) stop walking if walking; command zero velocity
 APPROACH       the approach command toward the stand-off pose, which follows re-detections;
                ``walk`` is called with the first non-zero command (a retry that starts at
                the stand-off does not walk)
-SETTLE         call ``stop`` if walking; zero velocity until the robot stands still
+SETTLE         call ``stop`` if walking; zero velocity until the robot stands still; then the
+               target is estimated afresh from ``settle_detections`` detections made while
+               standing (those made while walking carry the sway and the odometry's lag);
+               if the robot stopped more than ``settle_tolerance_m`` from the stand-off
+               (a gait stops within two steps, farther from a higher speed), walk there
+               again (at most ``max_repositions`` times per task), else grasp
 GRASP          send the Grasp goal (reach, close, squeeze, lift) for the tracked object
 LIFT, HOLD     wait for the lift; hold, watching the contacts
 RECOVER        cancel the grasp if it still runs; send a release goal (open and retract)
@@ -62,6 +67,10 @@ class TaskConfig:
         standing_turn_rps: Below this turn rate the robot may count as standing [rad/s].
         drop_confirm_s: No tactile contact for this long while holding: dropped [s].
         walk_retry_s: After the gait refused to walk, ask again this much later [s].
+        settle_detections: Detections made while standing before the grasp, >= 1.
+        settle_tolerance_m: Standing farther than this from the stand-off: walk there again
+            [m], > 0.
+        max_repositions: How often per task SETTLE may walk again, >= 0.
     """
 
     fsm: FetchConfig = field(
@@ -76,13 +85,21 @@ class TaskConfig:
     standing_turn_rps: float = 0.05
     drop_confirm_s: float = 0.3
     walk_retry_s: float = 0.5
+    settle_detections: int = 2
+    settle_tolerance_m: float = 0.07
+    max_repositions: int = 2
 
     def __post_init__(self) -> None:
+        for name, low in (("settle_detections", 1), ("max_repositions", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise HumanoidBrainError(f"{name} = {value!r}: expected an integer >= {low}")
         for name in (
             "standing_speed_mps",
             "standing_turn_rps",
             "drop_confirm_s",
             "walk_retry_s",
+            "settle_tolerance_m",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0.0):
@@ -163,6 +180,8 @@ class FetchTask:
         self.grasp_running = False
         self._grasp_outcome: tuple[bool, str] | None = None
         self._no_contact_since: float | None = None
+        self._standing_since: float | None = None
+        self.repositions = 0
         self.last_reason = ""
 
     # ----------------------------------------------------------------- commands
@@ -177,6 +196,9 @@ class FetchTask:
         self.walking = False
         self._grasp_outcome = None
         self._no_contact_since = None
+        self._standing_since = None
+        self.repositions = 0
+        self.tracker.end_restart()
         self.last_reason = "started"
         return True
 
@@ -216,6 +238,11 @@ class FetchTask:
         out = self.fsm.step(self._fsm_inputs(state, inputs, approach, t), t)
         if out.changed:
             self.last_reason = out.reason
+        if out.changed and (out.previous_state, out.state) == (
+            FetchState.SETTLE,
+            FetchState.APPROACH,
+        ):
+            self.repositions += 1
         actions = self._enter(out.state) if out.changed else {}
         if out.state is FetchState.APPROACH and not out.changed:
             cmd = approach.command if approach is not None and not approach.arrived else ZERO
@@ -239,6 +266,9 @@ class FetchTask:
         )
         fell = inputs.gait_state == "DAMPING"
         release = inputs.release_result
+        reposition = False
+        if state is FetchState.SETTLE:
+            standing, reposition = self._settled(standing, inputs.robot, t)
         return FetchInputs(
             target_visible=self.tracker.visible(t),
             approach_done=approach is not None and approach.arrived,
@@ -249,10 +279,27 @@ class FetchTask:
             abort_requested=inputs.abort_requested or fell,
             abort_reason="robot fell (gait DAMPING)" if fell else "",
             standing=standing,
+            reposition=reposition,
             target_lost=self.tracker.lost(t),
             released=release is not None and release[0],
             release_failed=release is not None and not release[0],
         )
+
+    def _settled(self, standing: bool, robot: Pose2D | None, t: float) -> tuple[bool, bool]:
+        """SETTLE's (ready to grasp, walk again): standing, with a target estimated from
+        detections made since, at the stand-off or out of repositions."""
+        if not standing:
+            return False, False
+        if self._standing_since is None:
+            self._standing_since = t
+            self.tracker.restart(t)
+        if self.tracker.fresh_count < self.config.settle_detections:
+            return False, False
+        goal = self.planner.update(self.tracker.position, robot)
+        away = math.hypot(goal.x - robot.x, goal.y - robot.y) > self.config.settle_tolerance_m
+        if away and self.repositions < self.config.max_repositions:
+            return False, True
+        return True, False
 
     def _dropped(self, inputs: TaskInputs, t: float) -> bool:
         if self.fsm.state is not FetchState.HOLD or inputs.in_contact is None:
@@ -268,6 +315,9 @@ class FetchTask:
     def _enter(self, state: FetchState) -> dict:
         """One-shot actions on entering ``state``."""
         actions: dict = {}
+        if state is not FetchState.SETTLE:
+            self._standing_since = None
+            self.tracker.end_restart()
         if state is FetchState.APPROACH:
             # The stand-off's heading stays that of the first attempt (see StandoffPlanner):
             # a retry from the stand-off finds itself already there.

@@ -57,6 +57,24 @@ class TargetTracker:
         self.position: np.ndarray | None = None
         self.count = 0
         self.last_seen_s: float | None = None
+        self.fresh_since: float | None = None
+        self.fresh_count = 0
+        self._restart = False
+
+    def restart(self, t: float) -> None:
+        """From now on, estimate from detections measured at or after ``t`` [s] only: the next
+        one replaces the estimate, earlier ones (still arriving) are not averaged in (they
+        still count as sightings). Used once the robot stands: detections made while it
+        walked carry its sway and the odometry's latency."""
+        self.fresh_since = float(t)
+        self.fresh_count = 0
+        self._restart = True
+
+    def end_restart(self) -> None:
+        """Average every detection again (see :meth:`restart`)."""
+        self.fresh_since = None
+        self.fresh_count = 0
+        self._restart = False
 
     def update(self, position, t: float) -> None:
         """Add a detection at ``position`` [m] measured at time ``t`` [s].
@@ -67,6 +85,17 @@ class TargetTracker:
         point = np.asarray(position, dtype=float).reshape(3)
         if not (np.all(np.isfinite(point)) and math.isfinite(t)):
             raise HumanoidBrainError(f"detection {point} at t = {t}: expected finite values")
+        if self.fresh_since is not None:
+            if t < self.fresh_since:
+                self.last_seen_s = t if self.last_seen_s is None else max(self.last_seen_s, t)
+                return
+            self.fresh_count += 1
+            if self._restart:
+                self._restart = False
+                self.position = point
+                self.count = max(self.count, 1)
+                self.last_seen_s = t if self.last_seen_s is None else max(self.last_seen_s, t)
+                return
         stale = self.last_seen_s is None or t - self.last_seen_s > self.config.lost_timeout_s
         jumped = self.position is not None and (
             float(np.linalg.norm(point - self.position)) > self.config.jump_m
