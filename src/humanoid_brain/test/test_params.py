@@ -25,7 +25,7 @@ def test_defaults_and_the_config_file_validate():
     assert set(values) == set(DEFAULTS), "config/humanoid_brain.yaml has undeclared keys"
     for name, value in values.items():  # rclpy types are strict: 1 is not 1.0
         assert type(value) is type(DEFAULTS[name]), name
-    assert validate(values).task.standoff.max_x_m == 0.15
+    assert validate(values).task.standoff.max_x_m == 0.10
 
 
 @pytest.mark.parametrize(
