@@ -16,6 +16,7 @@ import dataclasses
 import math
 import subprocess
 import threading
+import time
 
 import pytest
 from action_msgs.msg import GoalStatus
@@ -241,7 +242,7 @@ def test_grasp_lift_release_then_stale_tactile(graph) -> None:
     reaching = threading.Event()
     client.on_feedback = lambda f: reaching.set() if f.phase == "REACH" else None
     finished = client.send_async(goal)
-    assert reaching.wait(GRASP_S), "no REACH feedback"
+    assert wait_for_reach(reaching, finished, client), "no REACH feedback"
     client.cancel()
     assert finished.wait(GRASP_S), "the canceled goal did not end"
     assert client.last_result.status == GoalStatus.STATUS_CANCELED
@@ -253,12 +254,22 @@ def test_grasp_lift_release_then_stale_tactile(graph) -> None:
     reaching = threading.Event()
     client.on_feedback = lambda f: reaching.set() if f.phase == "REACH" else None
     finished = client.send_async(goal)
-    assert reaching.wait(GRASP_S), "no REACH feedback"
+    assert wait_for_reach(reaching, finished, client), "no REACH feedback"
     group["tactile_driver"].stop()
     assert finished.wait(GRASP_S), "the goal did not end"
     result = client.last_result
     assert not result.result.success and "stale tactile" in result.result.reason
     assert group["hand_controller"].is_running() and group["humanoid_sim"].is_running()
+
+
+def wait_for_reach(reaching: threading.Event, finished: threading.Event, client) -> bool:
+    """Until the goal reports REACH; a goal that ended first fails with its result."""
+    deadline = time.monotonic() + GRASP_S
+    while not reaching.wait(0.05):
+        assert not finished.is_set(), f"the goal ended before REACH: {client.last_result}"
+        if time.monotonic() > deadline:
+            return False
+    return True
 
 
 @pytest.mark.parametrize(

@@ -251,7 +251,7 @@ class BrainNode(Node):
             now = self._now_s()
             age = now - stamp_ns * 1e-9
             measured = now - age if 0.0 <= age <= HISTORY_NS * 1e-9 else now
-            self.task.observe_target(position, measured)
+            self.task.observe_target(position, measured, now)
         except HumanoidBrainError as error:
             self.get_logger().warning(f"ignoring a target: {error}", throttle_duration_sec=2.0)
             return

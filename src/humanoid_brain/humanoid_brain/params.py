@@ -147,7 +147,12 @@ PARAMETERS = (
         1.0,
     ),
     ParamSpec(
-        "max_repositions", 2, "How often per task SETTLE may walk to the stand-off again", 0, 10
+        "max_repositions",
+        0,
+        "How often per task SETTLE may walk to the stand-off again (0: never; with the G1's "
+        "gait the walk right after a stop fell, see the README)",
+        0,
+        10,
     ),
 )
 

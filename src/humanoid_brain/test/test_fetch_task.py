@@ -29,6 +29,7 @@ CONFIG = TaskConfig(
     ),
     standoff=StandoffConfig(reach_distance_m=0.3, lateral_offset_m=-0.15),
     approach=ApproachConfig(max_forward_mps=0.5),
+    max_repositions=2,
 )
 
 

@@ -151,3 +151,20 @@ def test_standoff_heading_turns_at_most_max_turn_rad():
     assert limited.yaw == pytest.approx(-0.1)
     with pytest.raises(HumanoidBrainError, match="max_turn_rad"):
         StandoffConfig(max_turn_rad=-0.1)
+
+
+def test_late_detections_keep_the_target_seen_and_fresh_ones_restart_the_estimate() -> None:
+    tracker = TargetTracker(TargetConfig(lost_timeout_s=1.0, min_detections=2))
+    tracker.update([1.0, 0.0, 0.7], 0.0)
+    tracker.update([1.0, 0.0, 0.7], 0.1)
+    # Measured at 0.2 s but received at 0.9 s (a starved camera): seen until 1.9 s, not 1.2 s.
+    tracker.update([1.0, 0.0, 0.7], 0.2, received_s=0.9)
+    assert tracker.visible(1.8) and not tracker.lost(1.8)
+    assert tracker.lost(3.0)
+    # Restart at 3.0 s: a detection measured before it is not averaged in; the first after it
+    # replaces the estimate.
+    tracker.restart(3.0)
+    tracker.update([1.2, 0.0, 0.7], 2.9, received_s=3.1)
+    assert np.allclose(tracker.position, [1.0, 0.0, 0.7]) and tracker.fresh_count == 0
+    tracker.update([1.05, 0.0, 0.7], 3.05, received_s=3.2)
+    assert np.allclose(tracker.position, [1.05, 0.0, 0.7]) and tracker.fresh_count == 1

@@ -87,7 +87,7 @@ class TaskConfig:
     walk_retry_s: float = 0.5
     settle_detections: int = 2
     settle_tolerance_m: float = 0.07
-    max_repositions: int = 2
+    max_repositions: int = 0
 
     def __post_init__(self) -> None:
         for name, low in (("settle_detections", 1), ("max_repositions", 0)):
@@ -202,9 +202,10 @@ class FetchTask:
         self.last_reason = "started"
         return True
 
-    def observe_target(self, position_odom, t: float) -> None:
-        """A detection of the target at ``position_odom`` [m], measured at ``t`` [s]."""
-        self.tracker.update(position_odom, t)
+    def observe_target(self, position_odom, t: float, received_s: float | None = None) -> None:
+        """A detection of the target at ``position_odom`` [m], measured at ``t`` [s] and
+        received at ``received_s`` [s] (default: ``t``)."""
+        self.tracker.update(position_odom, t, received_s)
 
     def walk_refused(self, t: float) -> None:
         """The gait refused ``walk`` (e.g. still ramping up its stand) at ``t`` [s]: ask again

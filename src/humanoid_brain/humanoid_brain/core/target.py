@@ -76,27 +76,30 @@ class TargetTracker:
         self.fresh_count = 0
         self._restart = False
 
-    def update(self, position, t: float) -> None:
-        """Add a detection at ``position`` [m] measured at time ``t`` [s].
+    def update(self, position, t: float, received_s: float | None = None) -> None:
+        """Add a detection at ``position`` [m] measured at time ``t`` [s] and received at
+        ``received_s`` [s] (default ``t``): loss is judged by arrivals (a detection that comes
+        late still shows the object is there), freshness by measurement.
 
         Raises:
             HumanoidBrainError: For a non-finite position or time.
         """
         point = np.asarray(position, dtype=float).reshape(3)
-        if not (np.all(np.isfinite(point)) and math.isfinite(t)):
+        arrival = t if received_s is None else float(received_s)
+        if not (np.all(np.isfinite(point)) and math.isfinite(t) and math.isfinite(arrival)):
             raise HumanoidBrainError(f"detection {point} at t = {t}: expected finite values")
         if self.fresh_since is not None:
             if t < self.fresh_since:
-                self.last_seen_s = t if self.last_seen_s is None else max(self.last_seen_s, t)
+                self._seen(arrival)
                 return
             self.fresh_count += 1
             if self._restart:
                 self._restart = False
                 self.position = point
                 self.count = max(self.count, 1)
-                self.last_seen_s = t if self.last_seen_s is None else max(self.last_seen_s, t)
+                self._seen(arrival)
                 return
-        stale = self.last_seen_s is None or t - self.last_seen_s > self.config.lost_timeout_s
+        stale = self.last_seen_s is None or arrival - self.last_seen_s > self.config.lost_timeout_s
         jumped = self.position is not None and (
             float(np.linalg.norm(point - self.position)) > self.config.jump_m
         )
@@ -106,7 +109,10 @@ class TargetTracker:
             alpha = self.config.smoothing
             self.position = (1.0 - alpha) * self.position + alpha * point
             self.count += 1
-        self.last_seen_s = t if self.last_seen_s is None else max(self.last_seen_s, t)
+        self._seen(arrival)
+
+    def _seen(self, arrival: float) -> None:
+        self.last_seen_s = arrival if self.last_seen_s is None else max(self.last_seen_s, arrival)
 
     def visible(self, t: float) -> bool:
         """Confirmed and seen within the timeout at time ``t`` [s]."""
