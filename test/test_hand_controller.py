@@ -66,7 +66,14 @@ def specs():
     )
     hand = dataclasses.replace(
         hand,
-        overrides={**hand.overrides, "odometry_topic": "/sim/base", "diagnostics_rate_hz": 5.0},
+        overrides={
+            **hand.overrides,
+            "odometry_topic": "/sim/base",
+            "diagnostics_rate_hz": 5.0,
+            # The bench table covers the stand posture's hands: a release going home would
+            # press the hand onto it (the chain's table stands clear of them).
+            "home_after_release": False,
+        },
     )
     return sim, tactile, hand
 

@@ -123,6 +123,13 @@ PARAMETERS = (
         maximum=5.0,
     ),
     ParamSpec(
+        "home_after_release",
+        True,
+        "A release ends with the arm at its home posture (the one the robot walks with); "
+        "false: it ends where the retreat ended (a rig whose table covers the home posture's "
+        "hands, e.g. config/scenes/grasp_bench.yaml)",
+    ),
+    ParamSpec(
         "phase_timeout_scale",
         1.0,
         "Multiplies every phase timeout (core/safety.py DEFAULT_TIMEOUTS_S)",
@@ -204,6 +211,7 @@ def validate(values: dict) -> HandParams:
     scale = float(values["phase_timeout_scale"])
     try:
         controller = ControllerParams(
+            home_after_release=bool(values["home_after_release"]),
             finger=FingerParams(
                 contact_force_n=float(values["contact_force_n"]),
                 force_integral_gain_per_s=float(values["force_integral_gain_per_s"]),

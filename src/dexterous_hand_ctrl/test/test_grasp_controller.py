@@ -17,7 +17,7 @@ import yaml
 from hand_plant import HandPlant
 
 from dexterous_hand_ctrl.core.goal import GoalRejected, make_goal
-from dexterous_hand_ctrl.core.grasp_controller import GraspController, Phase
+from dexterous_hand_ctrl.core.grasp_controller import ControllerParams, GraspController, Phase
 from dexterous_hand_ctrl.core.hand_description import load_hand_description
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -218,6 +218,9 @@ def test_release_opens_and_retracts(rig, hand) -> None:
     stand = yaml.safe_load(ROBOT.read_text())["stand_posture"]
     home = [stand.get(joint, 0.0) for joint in hand.arm.joints]
     assert np.allclose(outputs[-1].arm_positions, home, atol=1e-3)
+    # ... and the fingers at rest (joint zeros within the limits), not in the pre-shape.
+    rest = np.clip(0.0, controller.model.lower, controller.model.upper)
+    assert np.allclose(outputs[-1].hand_positions, rest, atol=1e-3)
     check_limits(controller, outputs)
 
 
@@ -239,3 +242,19 @@ def test_release_after_a_lift_goes_home_even_if_the_retreat_is_out_of_reach(rig,
     home = hand.arm.home_posture
     assert np.allclose(outputs[-1].arm_positions, home, atol=1e-3)
     check_limits(controller, outputs)
+
+
+def test_release_without_going_home(hand) -> None:
+    controller = GraspController(hand, ControllerParams(home_after_release=False))
+    stand = yaml.safe_load(ROBOT.read_text())["stand_posture"]
+    plant = HandPlant(controller, ROBOT, stand)
+    plant.run(0.02)
+    controller.start(goal(hand, lift_height_m=0.0), plant.t)
+    plant.place_object({"thumb": 0.4, "middle": 0.35})
+    plant.run(20.0, until=lambda out: out.outcome is not None)
+    plant.remove_object()
+    controller.start(goal(hand, release=True), plant.t)
+    outputs = plant.run(10.0, until=lambda out: out.outcome is not None)
+    phases = {out.phase for out in outputs}
+    assert outputs[-1].outcome.success and Phase.RETRACT in phases and Phase.HOME not in phases
+    assert not np.allclose(outputs[-1].arm_positions, hand.arm.home_posture, atol=0.05)

@@ -42,6 +42,8 @@ class ControllerParams:
         hold_settle_s: Time in HOLD before a grasp goal succeeds [s].
         reach_tolerance_m: Palm within this of the path's end ends REACH [m].
         retract_m: Palm backs off this far along the approach (and rises) on release [m].
+        home_after_release: A release ends with the arm at the description's home posture
+            (RETRACT -> HOME); False: at the end of the retreat.
         lift_speed_m_s: Average palm speed while lifting [m/s] (slower than reaching: the
             grip takes up the load).
         reach_stop_force_n: A pad touching this hard during the reach stops it, whatever
@@ -60,6 +62,7 @@ class ControllerParams:
     hold_settle_s: float = 0.3
     reach_tolerance_m: float = 0.004
     retract_m: float = 0.06
+    home_after_release: bool = True
     lift_speed_m_s: float = 0.08
     reach_stop_force_n: float = 2.0
     angular_speed_rad_s: float = 1.0

@@ -7,7 +7,8 @@ the hand and the arm. A goal runs through::
     PRESHAPE -> REACH -> CLOSE -> SQUEEZE -> [LIFT] -> HOLD (goal succeeds after settling)
     release goal:  RELEASE (open) -> RETRACT -> HOME -> IDLE
 
-RETRACT backs the palm off along its approach and up; HOME then moves the arm in joint space
+RETRACT backs the palm off along its approach and up; HOME withdraws the palm toward the body
+(to the home palm's distance ahead of it, at its height) and then moves the arm in joint space
 to its home posture (the one the robot stands and walks with: a robot that walks on after a
 failed grasp must not carry its arm stretched toward the table). RETRACT goes on to HOME when
 its path's time is up even short of the path's end (a retreat out of reach, e.g. after a lift).
@@ -127,6 +128,7 @@ class GraspController:
         self._plan = None
         self._settled_since: float | None = None
         self._approach = np.array([1.0, 0.0, 0.0])
+        self._homing_joints = False
         self.initialized = False
         self.last_fault = ""
         self._set_gains(())
@@ -267,7 +269,22 @@ class GraspController:
             back = back + [0.0, 0.0, self.params.retract_m]
             self.motion.follow([pin.SE3(start.rotation, back)], now)
         elif phase is Phase.HOME:
-            self.motion.move_joints(self.hand.arm.home_posture)
+            # First withdraw the palm, at its height, to the home palm's distance ahead of the
+            # body; then move the joints home. Straight to home in joint space, the palm swept
+            # down while still over the table: the hand caught under the table's edge (wrist
+            # bent 1 rad, the middle finger pressed into the table), and the next reach began
+            # with that contact.
+            start = self.motion.palm()
+            home = self.arm.palm_pose(self.hand.arm.home_posture).translation
+            withdrawn = np.array([min(home[0], start.translation[0]), *start.translation[1:]])
+            self._homing_joints = False
+            self.motion.follow([pin.SE3(start.rotation, withdrawn)], now)
+            # The fingers too go to their rest posture (joint zeros, within the limits): a
+            # finger left in a grasp's pre-shape touched the thigh at home (a pad reading that
+            # the next goal's reach took for an unexpected contact).
+            rest = np.clip(0.0, self.model.lower, self.model.upper)
+            for name, finger in self.fingers.items():
+                finger.move_to(rest[self._slices[name]], self.hand.open_velocity_rad_s)
 
     def _stop_arm(self) -> None:
         if self.motion is not None:
@@ -462,13 +479,19 @@ class GraspController:
             out_of_time = path is None or now - self._phase_since >= path.duration_s + 0.5
             if self.motion.done(now, self.params.reach_tolerance_m) or out_of_time:
                 self._stop_arm()
-                if self.hand.arm.home_posture is not None:
+                if self.hand.arm.home_posture is not None and self.params.home_after_release:
                     self._enter(Phase.HOME, now)
                 else:
                     self._enter(Phase.IDLE, now)
                     return self._finish(True, "released"), False
         elif phase is Phase.HOME:
-            if self.motion.joints_done():
+            if not self._homing_joints:
+                path = self.motion.path
+                out_of_time = path is None or now - self._phase_since >= path.duration_s + 0.5
+                if self.motion.done(now, self.params.reach_tolerance_m) or out_of_time:
+                    self._homing_joints = True
+                    self.motion.move_joints(self.hand.arm.home_posture)
+            elif self.motion.joints_done() and all(f.done_moving for f in self.fingers.values()):
                 self._stop_arm()
                 self._enter(Phase.IDLE, now)
                 return self._finish(True, "released"), False
