@@ -31,7 +31,7 @@ from vision_node.core.decode import decode_heatmap
 from vision_node.core.detections import Detection
 from vision_node.core.nms import non_max_suppression, suppress_contained
 from vision_node.core.projection import CameraIntrinsics
-from vision_node.detectors.crops import CHANNELS, crop_batch, depth_in_metres
+from vision_node.detectors.crops import CHANNELS, crop_batch
 from vision_node.detectors.onnx_detector import OnnxDetector, load_session
 from vision_node.errors import ModelError
 
@@ -239,12 +239,14 @@ class HeatmapDetector(OnnxDetector):
     def _classify(self, rgb, depth, depth_scale, candidates: list[Detection]) -> list[Detection]:
         """Second stage: class (or background) of each candidate from a full-resolution crop."""
         aligned = depth if depth is not None and depth.shape[:2] == rgb.shape[:2] else None
+        # The raw depth: crop_batch converts only the pixels it samples to metres.
         crops = crop_batch(
             rgb,
-            depth_in_metres(aligned, depth_scale),
+            aligned,
             [c.box for c in candidates],
             self.crop_size,
             self.crop_context,
+            depth_scale=depth_scale,
         )
         if self.rules.mirror != "none":
             # Each crop and its mirror image (both scores combined: steadier than either).
