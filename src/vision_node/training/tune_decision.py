@@ -183,18 +183,29 @@ def main(argv=None) -> int:
         default=[0],
         help="1: containment over the smaller box's area (see DecisionRules)",
     )
+    parser.add_argument(
+        "--per-class",
+        action="store_true",
+        help="each class's threshold from --threshold on its own (every combination; the "
+        "node's score_threshold stays the floor)",
+    )
     args = parser.parse_args(argv)
     if args.seed in FORBIDDEN_SEEDS:
         raise SystemExit(f"seed {args.seed} is the bench's held-out seed: tune on another")
     config = DetectorConfig.from_folder(args.models, threads=1)
     detector = HeatmapDetector(config)
     frames = cached_frames(args, detector)
-    base = detector.rules.replace(class_thresholds=())  # the grid sets one threshold
+    base = detector.rules.replace(class_thresholds=())  # the grid sets the thresholds
     rows = []
+    classes = len(detector.class_names)
+    if args.per_class:
+        thresholds = list(itertools.product(args.threshold, repeat=classes))
+    else:
+        thresholds = [(t,) * classes for t in args.threshold]
     grid = itertools.product(
         args.proposal,
         args.peak_weight,
-        args.threshold,
+        thresholds,
         args.mirror,
         args.containment,
         args.cross_class,
@@ -204,7 +215,8 @@ def main(argv=None) -> int:
         rules = base.replace(
             proposal_threshold=proposal,
             peak_weight=weight,
-            score_threshold=threshold,
+            score_threshold=base.score_threshold if args.per_class else threshold[0],
+            class_thresholds=threshold if args.per_class else (),
             mirror=mirror,
             containment=containment,
             cross_class_containment=bool(cross),
@@ -217,8 +229,8 @@ def main(argv=None) -> int:
             f"recall {ev.recall:.4f} ({len(ev.true_positives)}/{ev.required}) fp "
             f"{ev.false_positive_rate:.4f} ({ev.false_positives}) sim {sim.recall:.3f}/"
             f"{sim.false_positives}: proposal {proposal} peak_weight {weight} threshold "
-            f"{threshold} mirror {mirror} containment {containment} cross {cross} smaller "
-            f"{smaller}",
+            f"{threshold if args.per_class else threshold[0]} mirror {mirror} containment "
+            f"{containment} cross {cross} smaller {smaller}",
             flush=True,
         )
     print(f"validation seed {args.seed}: {len(frames)} frames; Pareto front (recall, fp rate):")
@@ -245,7 +257,7 @@ def main(argv=None) -> int:
         f"cross_class_containment: {str(rules.cross_class_containment).lower()}\n"
         f"containment_smaller: {str(rules.containment_smaller).lower()}\n"
         "score_thresholds: {"
-        + ", ".join(f"{c}: {rules.score_threshold}" for c in detector.class_names)
+        + ", ".join(f"{c}: {rules.threshold(i)}" for i, c in enumerate(detector.class_names))
         + "}"
     )
     return 0

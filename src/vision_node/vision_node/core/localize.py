@@ -162,10 +162,15 @@ def localize(
             f"{box.center_y:.0f}) px: expected at least {params.min_points}"
         )
     row_index, col_index = np.nonzero(mask)
-    z = patch[row_index, col_index]
-    x = (cols[col_index] - intrinsics.cx) * z / intrinsics.fx
-    y = (rows[row_index] - intrinsics.cy) * z / intrinsics.fy
-    surface = np.array([np.median(x), np.median(y), np.median(z)])
+    # x, y, z of the object's pixels as the rows of one array: one median call for the three.
+    xyz = np.empty((3, points))
+    z = xyz[2]
+    z[:] = patch[row_index, col_index]
+    np.multiply(cols[col_index] - intrinsics.cx, z, out=xyz[0])
+    xyz[0] /= intrinsics.fx
+    np.multiply(rows[row_index] - intrinsics.cy, z, out=xyz[1])
+    xyz[1] /= intrinsics.fy
+    surface = np.median(xyz, axis=1)
     extent_x = box.width * surface[2] / intrinsics.fx
     extent_y = box.height * surface[2] / intrinsics.fy
     low, high = np.percentile(z, (10.0, 90.0))

@@ -31,7 +31,7 @@ from vision_node.core.decode import decode_heatmap
 from vision_node.core.detections import Detection
 from vision_node.core.nms import non_max_suppression, suppress_contained
 from vision_node.core.projection import CameraIntrinsics
-from vision_node.detectors.crops import CHANNELS, crop_batch, depth_in_metres
+from vision_node.detectors.crops import CHANNELS, crop_batch
 from vision_node.detectors.onnx_detector import OnnxDetector, load_session
 from vision_node.errors import ModelError
 
@@ -146,9 +146,12 @@ class HeatmapDetector(OnnxDetector):
         if depth is None or depth.shape[:2] != rgb_shape[:2]:
             return canvas
         resized = cv2.resize(depth, (box.width, box.height), interpolation=cv2.INTER_NEAREST)
-        metres = resized.astype(np.float32) * np.float32(depth_scale)
-        metres[~(metres > 0.0) | ~np.isfinite(metres)] = 0.0
-        canvas[0, 0, box.pad_y : box.pad_y + box.height, box.pad_x : box.pad_x + box.width] = metres
+        metres = canvas[0, 0, box.pad_y : box.pad_y + box.height, box.pad_x : box.pad_x + box.width]
+        # Written in place: float32 metres, 0 where unknown (NaN, infinite, zero, negative).
+        np.multiply(resized.astype(np.float32, copy=False), np.float32(depth_scale), out=metres)
+        with np.errstate(invalid="ignore"):
+            known = (metres > 0.0) & (metres < np.inf)
+        np.copyto(metres, 0.0, where=~known)
         return canvas
 
     def _load_classifier(self) -> None:
@@ -219,6 +222,8 @@ class HeatmapDetector(OnnxDetector):
             feeds[self.depth_name] = self._depth_blob(depth, depth_scale, rgb.shape, box)
         start = time.perf_counter()
         outputs = self.session.run(self.output_names, feeds)
+        # Raw onnxruntime time: both networks' runs, not the decoding and crops between them.
+        self.last_inference_s = time.perf_counter() - start
         peaks, size, offset = (outputs[i] for i in self._order)
         two_stage = self.classifier is not None
         raw = decode_heatmap(
@@ -233,23 +238,26 @@ class HeatmapDetector(OnnxDetector):
         detections = self.to_detections(raw, box, rgb.shape[1], rgb.shape[0])
         if two_stage and detections:
             detections = self._classify(rgb, depth, depth_scale, detections)
-        self.last_inference_s = time.perf_counter() - start
         return detections
 
     def _classify(self, rgb, depth, depth_scale, candidates: list[Detection]) -> list[Detection]:
         """Second stage: class (or background) of each candidate from a full-resolution crop."""
         aligned = depth if depth is not None and depth.shape[:2] == rgb.shape[:2] else None
+        # The raw depth: crop_batch converts only the pixels it samples to metres.
         crops = crop_batch(
             rgb,
-            depth_in_metres(aligned, depth_scale),
+            aligned,
             [c.box for c in candidates],
             self.crop_size,
             self.crop_context,
+            depth_scale=depth_scale,
         )
         if self.rules.mirror != "none":
             # Each crop and its mirror image (both scores combined: steadier than either).
             crops = np.concatenate([crops, crops[..., ::-1]])
+        start = time.perf_counter()
         (probabilities,) = self.classifier.run(None, {self.classifier_input: crops})
+        self.last_inference_s += time.perf_counter() - start
         return self.decide(candidates, probabilities.reshape(-1, len(candidates), self._outputs))
 
     def decide(
