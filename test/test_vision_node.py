@@ -88,8 +88,14 @@ def vision_status(node: TestNode, predicate, timeout: float = 15.0) -> Diagnosti
     )
 
 
+#: The issue's 3D range is 0.4-1.2 m; nearer than this, only detection is checked (a cylinder
+#: 0.21 m from the camera came out 2.3 cm off with one sample per pixel, 0.4 cm multisampled).
+NEAREST_3D_M = 0.3
+
+
 def check_localised(msg: DetectionArray, frame, tolerance_m: float = 0.02) -> None:
-    """Every required object is detected with its class and centre within the tolerance."""
+    """Every required object is detected with its class, and its centre within the tolerance
+    from ``NEAREST_3D_M`` on."""
     for truth in (t for t in frame.objects if t.required):
         near = [
             d
@@ -97,6 +103,8 @@ def check_localised(msg: DetectionArray, frame, tolerance_m: float = 0.02) -> No
             if d.box.class_name == truth.class_name and d.position_covariance > 0
         ]
         assert near, f"{truth.class_name} not found: {msg.detections}"
+        if np.linalg.norm(truth.position) < NEAREST_3D_M:
+            continue
         errors = [
             np.linalg.norm(
                 [d.pose.position.x, d.pose.position.y, d.pose.position.z] - truth.position
