@@ -62,12 +62,7 @@ FLOAT_NAME = "scene_objects_classifier_float.onnx"
 def candidate_crops(detector: HeatmapDetector, frame) -> np.ndarray:
     """The crops the node classifies in ``frame`` (its candidates, as ``detect`` finds them)."""
     rgb, depth = frame.rgb, frame.depth
-    blob, box = detector.prepare(rgb)
-    feeds = {detector.input_name: blob}
-    if detector.depth_name is not None:
-        feeds[detector.depth_name] = detector._depth_blob(depth, 1.0, rgb.shape, box)
-    outputs = detector.session.run(detector.output_names, feeds)
-    peaks, size, offset = (outputs[i] for i in detector._order)
+    peaks, size, offset, box = detector.run_heatmap(rgb, depth)
     raw = decode_heatmap(
         peaks,
         size,

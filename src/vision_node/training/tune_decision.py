@@ -48,12 +48,7 @@ LOW = 0.02  # lowest proposal threshold cached
 def cache_frame(detector: HeatmapDetector, frame) -> dict:
     """Every peak >= LOW of one frame with both classifier outputs, and the ground truth."""
     rgb, depth = frame.rgb, frame.depth
-    blob, box = detector.prepare(rgb)
-    feeds = {detector.input_name: blob}
-    if detector.depth_name is not None:
-        feeds[detector.depth_name] = detector._depth_blob(depth, 1.0, rgb.shape, box)
-    outputs = detector.session.run(detector.output_names, feeds)
-    peaks, size, offset = (outputs[i] for i in detector._order)
+    peaks, size, offset, box = detector.run_heatmap(rgb, depth)
     raw = decode_heatmap(peaks, size, offset, detector.stride, LOW, 100000, None)
     candidates = detector.to_detections(raw, box, rgb.shape[1], rgb.shape[0])
     # to_detections drops degenerate boxes: keep the input-pixel boxes of the kept ones.

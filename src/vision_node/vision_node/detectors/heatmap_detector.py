@@ -216,15 +216,7 @@ class HeatmapDetector(OnnxDetector):
         depth: np.ndarray | None = None,
         depth_scale: float = 1.0,
     ) -> list[Detection]:
-        blob, box = self.prepare(rgb)
-        feeds = {self.input_name: blob}
-        if self.depth_name is not None:
-            feeds[self.depth_name] = self._depth_blob(depth, depth_scale, rgb.shape, box)
-        start = time.perf_counter()
-        outputs = self.session.run(self.output_names, feeds)
-        # Raw onnxruntime time: both networks' runs, not the decoding and crops between them.
-        self.last_inference_s = time.perf_counter() - start
-        peaks, size, offset = (outputs[i] for i in self._order)
+        peaks, size, offset, box = self.run_heatmap(rgb, depth, depth_scale)
         two_stage = self.classifier is not None
         raw = decode_heatmap(
             peaks,
@@ -239,6 +231,21 @@ class HeatmapDetector(OnnxDetector):
         if two_stage and detections:
             detections = self._classify(rgb, depth, depth_scale, detections)
         return detections
+
+    def run_heatmap(self, rgb: np.ndarray, depth: np.ndarray | None, depth_scale: float = 1.0):
+        """The first stage on one frame: (peaks, size, offset) as the network outputs them and
+        the letterbox ``box`` that maps them back to the image; its onnxruntime time becomes
+        ``last_inference_s`` (``detect`` adds the classifier's)."""
+        blob, box = self.prepare(rgb)
+        feeds = {self.input_name: blob}
+        if self.depth_name is not None:
+            feeds[self.depth_name] = self._depth_blob(depth, depth_scale, rgb.shape, box)
+        start = time.perf_counter()
+        outputs = self.session.run(self.output_names, feeds)
+        # Raw onnxruntime time: both networks' runs, not the decoding and crops between them.
+        self.last_inference_s = time.perf_counter() - start
+        peaks, size, offset = (outputs[i] for i in self._order)
+        return peaks, size, offset, box
 
     def _classify(self, rgb, depth, depth_scale, candidates: list[Detection]) -> list[Detection]:
         """Second stage: class (or background) of each candidate from a full-resolution crop."""
