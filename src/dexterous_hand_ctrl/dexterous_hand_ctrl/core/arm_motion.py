@@ -112,6 +112,13 @@ class ArmMotion:
         error = self.palm().translation - self.path.poses[-1].translation
         return float(np.linalg.norm(error)) <= tolerance_m
 
+    def ended(self, now: float, tolerance_m: float, grace_s: float = 0.5) -> bool:
+        """:meth:`done`, or the path's time is ``grace_s`` past (a retreat whose end is out of
+        reach ends where the arm got to)."""
+        if self.done(now, tolerance_m):
+            return True
+        return now - self._start >= self.path.duration_s + grace_s
+
     def step(self, now: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Advance by ``dt``: the limited command [rad] and its gravity torques [N*m]."""
         desired = self.q_cmd

@@ -128,7 +128,6 @@ class GraspController:
         self._plan = None
         self._settled_since: float | None = None
         self._approach = np.array([1.0, 0.0, 0.0])
-        self._homing_joints = False
         self.initialized = False
         self.last_fault = ""
         self._set_gains(())
@@ -277,7 +276,6 @@ class GraspController:
             start = self.motion.palm()
             home = self.arm.palm_pose(self.hand.arm.home_posture).translation
             withdrawn = np.array([min(home[0], start.translation[0]), *start.translation[1:]])
-            self._homing_joints = False
             self.motion.follow([pin.SE3(start.rotation, withdrawn)], now)
             # The fingers too go to their rest posture (joint zeros, within the limits): a
             # finger left in a grasp's pre-shape touched the thigh at home (a pad reading that
@@ -475,9 +473,7 @@ class GraspController:
                     return self._finish(True, "released"), False
                 self._enter(Phase.RETRACT, now)
         elif phase is Phase.RETRACT:
-            path = self.motion.path
-            out_of_time = path is None or now - self._phase_since >= path.duration_s + 0.5
-            if self.motion.done(now, self.params.reach_tolerance_m) or out_of_time:
+            if self.motion.ended(now, self.params.reach_tolerance_m):
                 self._stop_arm()
                 if self.hand.arm.home_posture is not None and self.params.home_after_release:
                     self._enter(Phase.HOME, now)
@@ -485,11 +481,8 @@ class GraspController:
                     self._enter(Phase.IDLE, now)
                     return self._finish(True, "released"), False
         elif phase is Phase.HOME:
-            if not self._homing_joints:
-                path = self.motion.path
-                out_of_time = path is None or now - self._phase_since >= path.duration_s + 0.5
-                if self.motion.done(now, self.params.reach_tolerance_m) or out_of_time:
-                    self._homing_joints = True
+            if self.motion.joint_target is None:  # withdrawing the palm (see _enter)
+                if self.motion.ended(now, self.params.reach_tolerance_m):
                     self.motion.move_joints(self.hand.arm.home_posture)
             elif self.motion.joints_done() and all(f.done_moving for f in self.fingers.values()):
                 self._stop_arm()
