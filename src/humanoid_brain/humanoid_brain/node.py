@@ -188,12 +188,8 @@ class BrainNode(Node):
     def _on_contacts(self, raw: bytes) -> None:
         self._contacts_raw = raw
 
-    @property
-    def _waist(self) -> dict[str, float]:
-        """The camera chain's joint angles in the newest joint state (none yet: empty)."""
-        return self._waist_of(self._joints_raw)
-
-    def _waist_of(self, raw: bytes | None) -> dict[str, float]:
+    def _waist(self, raw: bytes | None) -> dict[str, float]:
+        """The camera chain's joint angles in a serialized joint state (None: empty)."""
         if raw is None:
             return {}
         state = joint_state_from_raw(raw)
@@ -234,7 +230,7 @@ class BrainNode(Node):
                 self._counters["targets_without_odom"] += 1
                 return
             if frame != self.params.base_frame:
-                waist = self._waist_of(joints_raw if joints_raw is not None else self._joints_raw)
+                waist = self._waist(joints_raw if joints_raw is not None else self._joints_raw)
                 point = geometry.apply(self.camera.optical_in_base(waist), point)
             position = geometry.apply(odom_T, point)
         else:
@@ -248,9 +244,8 @@ class BrainNode(Node):
         try:
             # Measured at the image's instant (a stamp from the future or older than the
             # history, i.e. from another clock, counts as now).
-            now = self._now_s()
-            age = now - stamp_ns * 1e-9
-            measured = now - age if 0.0 <= age <= HISTORY_NS * 1e-9 else now
+            now, stamp = self._now_s(), stamp_ns * 1e-9
+            measured = stamp if 0.0 <= now - stamp <= HISTORY_NS * 1e-9 else now
             self.task.observe_target(position, measured, now)
         except HumanoidBrainError as error:
             self.get_logger().warning(f"ignoring a target: {error}", throttle_duration_sec=2.0)
