@@ -222,6 +222,11 @@ class SimNode(Node):
             camera = None
         wall_start = time.monotonic()
         sim_start = self.sim.time
+        # Lockstep waits for its sources and is paced only when capped; paced mode always is.
+        lockstep = self.params.mode == "lockstep"
+        speed = (
+            self.params.lockstep_max_real_time_factor if lockstep else self.params.real_time_factor
+        )
         try:
             while rclpy.ok() and self._running:
                 camera_due = camera is not None and self._steps % self._every["camera"] == 0
@@ -235,14 +240,8 @@ class SimNode(Node):
                         self._counts["camera"] += 1
                 self._publish(now_ns, outputs)
                 self._steps += 1
-                lockstep = self.params.mode == "lockstep"
                 if lockstep:
                     self._wait_for_sources(now_ns, outputs)
-                speed = (
-                    self.params.lockstep_max_real_time_factor
-                    if lockstep
-                    else (self.params.real_time_factor)
-                )
                 if speed > 0.0:
                     target = wall_start + (self.sim.time + self.sim.control_period - sim_start) / (
                         speed
