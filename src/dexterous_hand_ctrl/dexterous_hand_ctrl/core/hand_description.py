@@ -186,6 +186,17 @@ def resolve_urdf(path: str) -> Path:
     return candidate
 
 
+def _arm_posture(values, joints: tuple[str, ...], what: str) -> np.ndarray:
+    """One finite angle per arm joint [rad], or an error naming ``what``."""
+    try:
+        posture = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        posture = np.zeros(0)
+    if posture.shape != (len(joints),) or not np.all(np.isfinite(posture)):
+        raise DexterousHandCtrlError(f"{what}: expected {len(joints)} finite values [rad]")
+    return posture
+
+
 def _arm_from_dict(
     data: Mapping[str, Any], where: str, stand_posture: Mapping[str, Any] | None = None
 ) -> ArmSpec:
@@ -200,26 +211,18 @@ def _arm_from_dict(
                 f"{where}.ik_limits.{joint} = {bounds!r}: expected an arm joint and lower < upper"
             )
         limits[str(joint)] = (lower, upper)
-    ready = np.asarray(data.get("ready_posture", [0.0] * len(joints)), dtype=float)
-    if ready.shape != (len(joints),) or not np.all(np.isfinite(ready)):
-        raise DexterousHandCtrlError(
-            f"{where}.ready_posture: expected {len(joints)} finite values [rad]"
-        )
+    ready = _arm_posture(
+        data.get("ready_posture", [0.0] * len(joints)), joints, f"{where}.ready_posture"
+    )
     home = None
     if data.get("home_posture") is not None:
         home = data["home_posture"]
     elif isinstance(stand_posture, Mapping):
         home = [stand_posture.get(j, 0.0) for j in joints]
     if home is not None:
-        try:
-            home = np.asarray(home, dtype=float)
-        except (TypeError, ValueError):
-            home = np.zeros(0)
-        if home.shape != (len(joints),) or not np.all(np.isfinite(home)):
-            raise DexterousHandCtrlError(
-                f"{where}.home_posture (or stand_posture for {list(joints)}): expected "
-                f"{len(joints)} finite values [rad]"
-            )
+        home = _arm_posture(
+            home, joints, f"{where}.home_posture (or stand_posture for {list(joints)})"
+        )
     return ArmSpec(
         joints=joints,
         gains=_gains(data.get("gains"), f"{where}.gains"),
