@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 from test_sim_node import STARTUP_S, sim_spec
 
@@ -29,6 +30,7 @@ from humanoid_sim.camera_stream import without_node_name
         ("mode:=fast", "mode"),
         ("timestep:=0.5", "timestep"),
         ("camera_rate_hz:=0", "camera_rate_hz"),
+        ("clock_rate_hz:=1000.0", "clock_rate_hz"),  # above control_rate_hz
         ("scene:=/no/such/scene.yaml", "scene"),
     ],
 )
@@ -41,10 +43,14 @@ def test_bad_parameter_refuses_to_start(override: str, named: str, node_logs: Pa
 
 
 def run_lockstep(
-    node_logs: Path, steps: int, arrivals: dict[int, float] | None = None, **params
+    node_logs: Path,
+    steps: int,
+    arrivals: dict[int, float] | None = None,
+    clocks: list[int] | None = None,
+    **params,
 ) -> dict[int, tuple[float, ...]]:
     """Run a lockstep sim answered by a deterministic arm controller; return q by stamp (and
-    fill ``arrivals``: wall time [s] by stamp)."""
+    fill ``arrivals``: wall time [s] by stamp; ``clocks``: the /clock times [ns])."""
     spec = sim_spec(
         mode="lockstep",
         lockstep_sources=["tester"],
@@ -76,6 +82,13 @@ def run_lockstep(
             publisher.publish(command)
 
         node.node.create_subscription(JointState, "/joint_states", answer, reliable_qos(100))
+        if clocks is not None:
+            node.node.create_subscription(
+                Clock,
+                "/clock",
+                lambda m: clocks.append(m.clock.sec * 10**9 + m.clock.nanosec),
+                reliable_qos(100),
+            )
         with NodeGroup([spec], node_logs) as group:
             deadline = time.monotonic() + STARTUP_S + 60.0
             while len(trajectory) < steps:
@@ -113,6 +126,20 @@ def test_lockstep_speed_cap(node_logs: Path) -> None:
         wall_s = arrivals[last] - arrivals[first]
         assert sim_s > 0.1
         assert sim_s <= 0.5 * wall_s + 0.01, f"{sim_s:.3f} s simulated in {wall_s:.3f} s"
+
+
+def test_clock_rate(node_logs: Path) -> None:
+    """``clock_rate_hz`` 25 with states at 100 Hz: /clock every fourth state, on its instant."""
+    clocks: list[int] = []
+    states, _ = run_lockstep(
+        node_logs, 200, clocks=clocks, control_rate_hz=100.0, clock_rate_hz=25.0
+    )
+    first, last = min(states), max(states)
+    ticks = sorted(t for t in set(clocks) if first <= t <= last)
+    assert len(ticks) >= 40
+    # Exactly the states at multiples of 40 ms (one in four, at 100 Hz) came with a /clock.
+    assert ticks == sorted(t for t in states if t % 40_000_000 == 0)
+    assert len(states) >= 3.5 * len(ticks)
 
 
 def test_an_unanswered_state_is_published_again(node_logs: Path) -> None:

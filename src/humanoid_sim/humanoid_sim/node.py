@@ -100,6 +100,7 @@ class SimNode(Node):
         self._every = {
             name: self._divisor(rate)
             for name, rate in (
+                ("clock", self.params.clock_rate_hz or self.params.control_rate_hz),
                 ("tactile", self.params.tactile_rate_hz),
                 ("camera", self.params.camera_rate_hz),
                 ("ground_truth", self.params.ground_truth_rate_hz),
@@ -321,6 +322,7 @@ class SimNode(Node):
         step = self._steps
         q, dq, tau = sim.joint_state()
         outputs = {
+            "clock": step % self._every["clock"] == 0,
             "joints": (q, dq, tau),
             "imu": sim.imu(),
             "wrench": {side: sim.foot_wrench(side) for side in self.robot.feet},
@@ -336,7 +338,8 @@ class SimNode(Node):
     def _publish(self, now_ns: int, out: dict, repeat: bool = False) -> None:
         """Publish one step's outputs; ``repeat``: the same state again for lockstep (not the
         ground truth, which nothing waits for; camera images are published by camera_stream)."""
-        self.pub_clock.publish(write_time(now_ns))
+        if out["clock"]:
+            self.pub_clock.publish(write_time(now_ns))
         q, dq, tau = out["joints"]
         self.pub_joints.publish(self._joint_writer.write(now_ns, q, dq, tau))
         imu = out["imu"]

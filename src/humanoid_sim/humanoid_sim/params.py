@@ -43,6 +43,16 @@ PARAMETERS = (
         maximum=5000.0,
     ),
     ParamSpec(
+        "clock_rate_hz",
+        0.0,
+        "Rate of /clock [Hz] (of sim time); 0: with every state (control_rate_hz). Every node "
+        "on simulated time takes each /clock message (a few % of a core per node at 100 Hz), "
+        "so a whole stack on few cores publishes it less often; timers on simulated time then "
+        "fire at most at this rate",
+        minimum=0.0,
+        maximum=5000.0,
+    ),
+    ParamSpec(
         "tactile_rate_hz",
         500.0,
         "Rate of the simulated skins' frames [Hz]; 0 disables",
@@ -146,6 +156,7 @@ class SimParams:
     seed: int
     timestep: float
     control_rate_hz: float
+    clock_rate_hz: float
     tactile_rate_hz: float
     camera_rate_hz: float
     ground_truth_rate_hz: float
@@ -190,7 +201,7 @@ def validate(values: dict) -> SimParams:
             f"parameter 'control_rate_hz': period {period} s is not a multiple of the timestep "
             f"{timestep} s"
         )
-    for name in ("tactile_rate_hz", "ground_truth_rate_hz", "camera_rate_hz"):
+    for name in ("clock_rate_hz", "tactile_rate_hz", "ground_truth_rate_hz", "camera_rate_hz"):
         rate = float(values[name])
         if rate > float(values["control_rate_hz"]):
             raise ParameterError(
@@ -204,6 +215,7 @@ def validate(values: dict) -> SimParams:
         seed=int(values["seed"]),
         timestep=timestep,
         control_rate_hz=float(values["control_rate_hz"]),
+        clock_rate_hz=float(values["clock_rate_hz"]),
         tactile_rate_hz=float(values["tactile_rate_hz"]),
         camera_rate_hz=float(values["camera_rate_hz"]),
         ground_truth_rate_hz=float(values["ground_truth_rate_hz"]),
