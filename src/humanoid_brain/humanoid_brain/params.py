@@ -147,6 +147,14 @@ PARAMETERS = (
         1.0,
     ),
     ParamSpec(
+        "retry_tolerance_m",
+        0.12,
+        "After a failed attempt, standing this close to the stand-off counts as arrived [m]: "
+        "the retry grasps from where the failed grasp was made instead of a short walk",
+        0.01,
+        1.0,
+    ),
+    ParamSpec(
         "max_repositions",
         0,
         "How often per task SETTLE may walk to the stand-off again (0: never; with the G1's "
@@ -254,4 +262,5 @@ def _task_config(values: dict) -> TaskConfig:
         settle_detections=int(values["settle_detections"]),
         settle_tolerance_m=values["settle_tolerance_m"],
         max_repositions=int(values["max_repositions"]),
+        retry_tolerance_m=values["retry_tolerance_m"],
     )

@@ -5,6 +5,7 @@ for the walking robot), a camera that sees the object while the test says so, an
 hand whose grasps succeed or fail as the test says.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -125,8 +126,8 @@ class World:
         )
 
 
-def run(world, seconds=60.0, dt=0.05, abort_at=None):
-    task = FetchTask(CONFIG)
+def run(world, seconds=60.0, dt=0.05, abort_at=None, config=CONFIG):
+    task = FetchTask(config)
     assert task.start()
     states, t = [], 0.0
     while t < seconds:
@@ -210,6 +211,24 @@ def test_failed_grasp_releases_then_regrasps():
     assert FetchState.RECOVER in states
     # release between the two grasps; the second attempt needs no walk (already there)
     assert world.log == ["walk", "stop", "grasp", "release", "grasp"]
+
+
+def test_a_retry_near_the_standoff_grasps_again_from_where_it_stands():
+    """The robot stopped 10 cm past the stand-off (it arrives 5 cm short, then coasts 15 cm)
+    and grasped from there (no walk back); the grasp failed. The retry grasps again from the same spot: within ``retry_tolerance_m``
+    no short walk right after a stop. Farther away, or with a tighter tolerance, it walks."""
+    no_walk_back = dataclasses.replace(CONFIG, max_repositions=0)
+    world = World([False, True], coast_m=0.15, coasts=1)
+    task, states, _ = run(world, config=no_walk_back)
+    assert states[-1] is FetchState.DONE and task.fsm.failures == 1
+    assert world.log == ["walk", "stop", "grasp", "release", "grasp"]
+    for coast_m, tolerance_m in ((0.15, 0.05), (0.25, 0.12)):
+        world = World([False, True], coast_m=coast_m, coasts=1)
+        config = dataclasses.replace(no_walk_back, retry_tolerance_m=tolerance_m)
+        task, states, _ = run(world, config=config)
+        assert states[-1] is FetchState.DONE
+        assert world.log[:4] == ["walk", "stop", "grasp", "release"]
+        assert world.log[4:] == ["walk", "stop", "grasp"], (coast_m, tolerance_m, world.log)
 
 
 def test_grasp_keeps_failing_and_the_task_aborts_safely():

@@ -11,8 +11,9 @@ state          on entry / while in it
 =============  ==============================================================================
 WAIT_TARGET    (a retry:) stop walking if walking; command zero velocity
 APPROACH       the approach command toward the stand-off pose, which follows re-detections;
-               ``walk`` is called with the first non-zero command (a retry that starts at
-               the stand-off does not walk)
+               ``walk`` is called with the first non-zero command (a retry that starts
+               within ``retry_tolerance_m`` of the stand-off does not walk: it grasps again
+               from where it stands)
 SETTLE         call ``stop`` if walking; zero velocity until the robot stands still; then the
                target is estimated afresh from ``settle_detections`` detections made while
                standing (those made while walking carry the sway and the odometry's lag);
@@ -35,7 +36,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from humanoid_brain.core.approach import ZERO, ApproachConfig, ApproachController, Twist2D
+from humanoid_brain.core.approach import (
+    ZERO,
+    ApproachConfig,
+    ApproachController,
+    ApproachOutput,
+    Twist2D,
+)
 from humanoid_brain.core.fetch_fsm import (
     FINAL_STATES,
     FetchConfig,
@@ -71,6 +78,10 @@ class TaskConfig:
         settle_tolerance_m: Standing farther than this from the stand-off: walk there again
             [m], > 0.
         max_repositions: How often per task SETTLE may walk again, >= 0.
+        retry_tolerance_m: After a failed attempt, standing within this distance of the
+            stand-off (and within the approach's heading tolerance) counts as arrived [m],
+            > 0: the failed grasp was made from there (SETTLE does not walk back), and a short
+            walk that starts right after a stop is where the gait falls.
     """
 
     fsm: FetchConfig = field(
@@ -88,6 +99,7 @@ class TaskConfig:
     settle_detections: int = 2
     settle_tolerance_m: float = 0.07
     max_repositions: int = 0
+    retry_tolerance_m: float = 0.12
 
     def __post_init__(self) -> None:
         for name, low in (("settle_detections", 1), ("max_repositions", 0)):
@@ -100,6 +112,7 @@ class TaskConfig:
             "drop_confirm_s",
             "walk_retry_s",
             "settle_tolerance_m",
+            "retry_tolerance_m",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0.0):
@@ -235,7 +248,7 @@ class FetchTask:
         if state is FetchState.APPROACH and inputs.robot is not None:
             if self.tracker.position is not None:
                 goal = self.planner.update(self.tracker.position, inputs.robot)
-                approach = self.approach.step(inputs.robot, goal, dt)
+                approach = self._retry_arrival(self.approach.step(inputs.robot, goal, dt))
         out = self.fsm.step(self._fsm_inputs(state, inputs, approach, t), t)
         if out.changed:
             self.last_reason = out.reason
@@ -255,6 +268,19 @@ class FetchTask:
             cmd = ZERO
         distance = approach.distance_m if approach is not None else math.nan
         return self._outputs(out, out.changed, out.reason, cmd, actions, distance)
+
+    def _retry_arrival(self, approach: ApproachOutput) -> ApproachOutput:
+        """A retry that has not walked yet has arrived within ``retry_tolerance_m``."""
+        if (
+            approach.arrived
+            or self.fsm.failures == 0
+            or self.walking
+            or approach.distance_m > self.config.retry_tolerance_m
+            or abs(approach.yaw_error_rad) > self.config.approach.yaw_tolerance_rad
+        ):
+            return approach
+        self.approach.reset()
+        return approach._replace(command=ZERO, arrived=True)
 
     def _fsm_inputs(self, state, inputs: TaskInputs, approach, t: float) -> FetchInputs:
         outcome = self._grasp_outcome
