@@ -234,6 +234,37 @@ def test_lockstep_camera_frames_carry_state_instants(node_logs: Path) -> None:
     assert len(set(frame.data[::97])) > 10  # a rendered scene, not a blank buffer
 
 
+def test_the_camera_draws_only_while_someone_subscribes(node_logs: Path) -> None:
+    """No subscriber to the images or camera_info: no frame is drawn (a quarter of a core on a
+    CPU rasteriser); one subscribes: frames come, on the camera's grid."""
+    spec = sim_spec(mode="lockstep", tactile_rate_hz=0.0, diagnostics_rate_hz=5.0)
+    with TestNode("camera_subscriber_tester") as node:
+        diagnostics = node.collect("/diagnostics", DiagnosticArray, reliable_qos(50))
+
+        def values() -> dict[str, str]:
+            message = diagnostics.messages[-1]
+            return {kv.key: kv.value for kv in message.status[0].values}
+
+        with NodeGroup([spec], node_logs) as group:
+            # Free-run: simulated time races on; wait until well past several camera periods.
+            diagnostics.wait_until(
+                lambda m: any(
+                    kv.key == "sim_time_s" and float(kv.value) > 2.0 for kv in m.status[0].values
+                ),
+                STARTUP_S,
+            )
+            assert values()["camera_frames"] == "0", values()
+            image = node.wait_for_message("/camera/color/image_raw", Image, 60.0, reliable_qos(2))
+            assert (image.width, image.height) == (640, 480)
+            diagnostics.wait_until(  # /diagnostics (5 Hz) counts the frames drawn
+                lambda m: any(
+                    kv.key == "camera_frames" and int(kv.value) >= 1 for kv in m.status[0].values
+                ),
+                30.0,
+            )
+            group.assert_running()
+
+
 def test_the_camera_node_keeps_its_name_and_the_other_ros_arguments() -> None:
     arguments = [
         "sim_node",

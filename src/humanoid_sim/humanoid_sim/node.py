@@ -230,7 +230,11 @@ class SimNode(Node):
         )
         try:
             while rclpy.ok() and self._running:
-                camera_due = camera is not None and self._steps % self._every["camera"] == 0
+                camera_due = (
+                    camera is not None
+                    and self._steps % self._every["camera"] == 0
+                    and camera.wanted()
+                )
                 if camera_due:
                     camera.wait_idle()
                 with self._cv:
@@ -505,6 +509,7 @@ class SimNode(Node):
             "lockstep_timeouts": str(self._lockstep_timeouts),
             "lockstep_resends": str(self._resends),
             "robot_fallen": str(fallen).lower(),
+            "camera_frames": str(self._counts["camera"]),
         }
         for name, count in self._counts.items():
             values[f"{name}_rate_hz"] = f"{(count - counts_then[name]) / elapsed:.1f}"
