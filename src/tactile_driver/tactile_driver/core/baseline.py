@@ -272,9 +272,12 @@ class BaselineTracker:
                 self._status = self._ok_status
             adapt = ~(at_zero | at_max | dead | stuck)
         if isinstance(loaded, np.ndarray):
-            if adapt is None:
-                adapt = np.ones(self.num_taxels, dtype=bool)
-            adapt &= ~loaded
+            if adapt is None and loaded.dtype == bool:
+                adapt = ~loaded  # (all True) & ~loaded
+            else:
+                if adapt is None:
+                    adapt = np.ones(self.num_taxels, dtype=bool)
+                adapt &= ~loaded
         elif loaded:
             return
         if elapsed > 0.0:

@@ -126,6 +126,7 @@ class SkinProcessor:
         self._slices = [slice(e - s, e) for s, e in zip(sizes, ends, strict=True)]
         self._sizes = np.array(sizes)
         self._starts = np.array([s.start for s in self._slices])
+        self._taxel_pad = np.repeat(np.arange(len(sizes)), sizes)
         self._gain = np.concatenate([cals[p.name].gain_kpa_per_count for p in pads])
         self._shear_gain = np.concatenate(
             [shear_gains.get(p.name, cals[p.name].gain_kpa_per_count) for p in pads]
@@ -213,7 +214,7 @@ class SkinProcessor:
         if all(loaded_pads) or not any(loaded_pads):
             loaded: bool | np.ndarray = loaded_pads[0]
         else:
-            loaded = np.repeat(loaded_pads, self._sizes)
+            loaded = np.array(loaded_pads)[self._taxel_pad]  # each taxel its pad's flag
         status = self._baseline.update(counts, loaded, dt)
         if not self._baseline.all_ok:
             bad = status != STATUS_OK
