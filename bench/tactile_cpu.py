@@ -7,14 +7,16 @@ Every 5 control steps (100 Hz, as in the whole-robot runs) the bench records the
 measures, in thread CPU time (``time.thread_time_ns``, median over all frames):
 
   sim_read      the simulator's skin model, ``TactileSkinSim.read`` (both hands)
-  sim_write     the right hand's TactileFrame written to CDR (``TactileFrameWriter.write``)
+  sim_write     the right hand's TactileFrame written to CDR (``TactileFrameWriter.write``;
+                the simulator writes one per hand)
   backend       the driver's sim backend on those bytes (``SimBackend._on_raw`` + ``read``)
   process       ``SkinProcessor.process`` (calibration, baseline, contacts, slip)
   messages      ``SkinMessages.patch`` (the published frame and contact array)
   driver        backend + process + messages
 
 The reference is ``main``: its ``humanoid_sim/core/tactile.py`` is loaded into a temporary module
-here (same MuJoCo data, outputs compared exactly), and the driver path runs in a subprocess on
+here, as is its ``humanoid_common/cdr.py`` for the writer (same MuJoCo data, outputs compared
+bit for bit), and the driver path runs in a subprocess on
 ``main``'s ``tactile_driver`` and ``humanoid_common`` sources (``git archive`` into a temporary
 directory) on the same recorded frames; its outputs are compared with this tree's (bytes of
 both messages, decoded). Needs the built workspace (``. tools/env.sh``).
@@ -77,6 +79,16 @@ def record(frames: int, ref: str):
         text=True,
     ).stdout
     old_tactile = _load_module("_reference_sim_tactile", old_source)
+    old_cdr = _load_module(
+        "_reference_cdr",
+        subprocess.run(
+            ["git", "show", f"{ref}:src/humanoid_common/humanoid_common/cdr.py"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout,
+    )
     robot = load_robot_description(ROBOT_YAML)
     sim = Simulation(robot, load_scene(SCENE_YAML), seed=0)
     model, data = sim.model, sim.data
@@ -84,11 +96,11 @@ def record(frames: int, ref: str):
     new = new_tactile.TactileSkinSim(model, data, robot.skins)
     layouts = new.layouts[SKIN]
     layout = next(lay for lay in layouts if lay.spec.name == "right_index_tip")
-    writer = TactileFrameWriter(
-        robot.skins[[s.name for s in robot.skins].index(SKIN)].base_link,
-        SKIN,
-        [conv.pad_layout(lay) for lay in layouts],
-        shear=True,
+    base_link = robot.skins[[s.name for s in robot.skins].index(SKIN)].base_link
+    pad_layouts = [conv.pad_layout(lay) for lay in layouts]
+    writer = TactileFrameWriter(base_link, SKIN, pad_layouts, shear=True)
+    old_writer = old_cdr.TactileFrameWriter(
+        base_link, SKIN, [old_cdr.PadLayout(*vars(lay).values()) for lay in pad_layouts], True
     )
     sphere = sim.built.object_bodies["sphere"]
     radius = 0.03
@@ -104,7 +116,7 @@ def record(frames: int, ref: str):
     data.qpos[adr : adr + 7] = [*(origin + axes[:, 2] * (radius + 0.001)), 1, 0, 0, 0]
     mujoco.mj_forward(model, data)
     weight = np.array([0.0, 0.0, model.body_mass[sphere] * 9.81])
-    times = {"sim_read_old": [], "sim_read": [], "sim_write": []}
+    times = {"sim_read_old": [], "sim_read": [], "sim_write_old": [], "sim_write": []}
     blobs, contacts, mismatches = [], [], 0
     step = 0
     while len(blobs) < frames:
@@ -133,17 +145,22 @@ def record(frames: int, ref: str):
             t2 = time.thread_time_ns()
             old_ns, new_ns = t2 - t1, t1 - t0
         pads = readings[SKIN]
-        blob = writer.write(
+        arrays = (
             int(round(data.time * 1e9)),
             len(blobs),
             [r.pressure_kpa for r in pads],
             [r.shear_x_kpa for r in pads],
             [r.shear_y_kpa for r in pads],
         )
-        t3 = time.thread_time_ns()
+        t0 = time.thread_time_ns()
+        blob = writer.write(*arrays)
+        t1 = time.thread_time_ns()
+        mismatches += blob != old_writer.write(*arrays)
+        t2 = time.thread_time_ns()
         times["sim_read_old"].append(old_ns)
         times["sim_read"].append(new_ns)
-        times["sim_write"].append(t3 - t2)
+        times["sim_write"].append(t1 - t0)
+        times["sim_write_old"].append(t2 - t1)
         for skin, new_pads in readings.items():
             for a, b in zip(reference[skin], new_pads, strict=True):
                 for x, y in zip(
@@ -288,6 +305,7 @@ def main() -> int:
         not _same_messages(a, b) for a, b in zip(old_outputs, new_outputs, strict=True)
     )
     rows = [("sim_read", sim_times["sim_read_old"], sim_times["sim_read"])]
+    rows += [("sim_write", sim_times["sim_write_old"], sim_times["sim_write"])]
     rows += [(path, old_times[path], new_times[path]) for path in PATHS]
     load = os.getloadavg()
     print(f"{len(blobs)} frames at 100 Hz, {mean_contacts:.1f} MuJoCo contacts on average")
@@ -297,8 +315,6 @@ def main() -> int:
         o, n = _median_us(old), _median_us(new)
         print(f"{name:<10} {o:9.1f} {n:9.1f} {n / o:8.2f}")
         result[name] = {"ref_us": round(o, 1), "new_us": round(n, 1), "ratio": round(n / o, 3)}
-    print(f"{'sim_write':<10} {'':>9} {_median_us(sim_times['sim_write']):9.1f}")
-    result["sim_write_us"] = round(_median_us(sim_times["sim_write"]), 1)
     result["sim_read_mismatches"] = sim_mismatches
     result["driver_output_mismatches"] = driver_mismatches
     print(f"outputs differing from {args.ref}: sim {sim_mismatches}, driver {driver_mismatches}")

@@ -654,23 +654,36 @@ class TactileFrameWriter:
                 else:
                     self._slots.append((reader.position, 0))
             reader.array("u1")
+        # The float32 words of the written arrays, in write order (pad by pad: pressure, then
+        # shear x and y with shear): one assignment of all values per frame.
+        written = [
+            slot
+            for index in range(len(self._layouts))
+            for slot in self._slots[3 * index : 3 * index + (3 if shear else 1)]
+        ]
+        self._counts = [count for _, count in written]
+        words = [np.arange(count, dtype=np.intp) + start // 4 for start, count in written]
+        self._words = np.concatenate(words) if words else np.zeros(0, np.intp)
 
     def write(self, stamp_ns: int, sequence: int, pressures, shears_x=None, shears_y=None):
         """The frame's bytes; arrays as in :func:`write_tactile_frame`."""
         buffer = bytearray(self._template)
         _pack_stamp(buffer, stamp_ns)
         _U32.pack_into(buffer, self._sequence_at, sequence & 0xFFFFFFFF)
-        # Every taxel array starts 4-aligned: assign through one float32 view of the buffer.
-        floats = np.frombuffer(buffer, "<f4", len(buffer) // 4)
+        arrays = []
         for index in range(len(self._layouts)):
-            arrays = (pressures[index],)
+            arrays.append(pressures[index])
             if self._shear:
                 arrays += (shears_x[index], shears_y[index])
-            slots = self._slots[3 * index : 3 * index + len(arrays)]
-            for (start, count), values in zip(slots, arrays, strict=True):
-                if len(values) != count:
-                    raise CdrError(f"pad {index}: {len(values)} values for {count} taxels")
-                floats[start // 4 : start // 4 + count] = values
+        per_pad = 3 if self._shear else 1
+        for position, (values, count) in enumerate(zip(arrays, self._counts, strict=True)):
+            if len(values) != count:
+                index = position // per_pad
+                raise CdrError(f"pad {index}: {len(values)} values for {count} taxels")
+        if arrays:
+            # Every taxel array starts 4-aligned: assign through one float32 view of the buffer.
+            floats = np.frombuffer(buffer, "<f4", len(buffer) // 4)
+            floats[self._words] = np.concatenate(arrays)
         return bytes(buffer)
 
 
