@@ -160,6 +160,37 @@ def test_a_contact_array_reads_as_rclpy_wrote_it(seed: int) -> None:
             assert got == (vector.x, vector.y, vector.z)
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_taxels_are_the_frames_arrays_concatenated(seed: int) -> None:
+    """read_tactile_taxels gives read_tactile_frame's arrays, each kind of all pads one after the
+    other, the pads' array lengths, and shear only when every pad has as much as pressure."""
+    rng = np.random.default_rng(900 + seed)
+    msg = random_frame(rng, shear=seed % 3 != 0, status=seed % 2 == 0)
+    if seed % 3 == 2 and msg.pads:  # one pad's shear shorter than its pressures
+        msg.pads[-1].shear_x = msg.pads[-1].shear_y = [1.5] * max(len(msg.pads[-1].pressure) - 1, 0)
+    raw = serialize_message(msg)
+    for _ in range(2):  # the first read records the layout, the second reads with it
+        frame = cdr.read_tactile_frame(raw)
+        taxels = cdr.read_tactile_taxels(raw)
+        assert (taxels.stamp_ns, taxels.sequence) == (frame.stamp_ns, frame.sequence)
+        assert taxels.layouts == tuple(pad.layout for pad in frame.pads)
+        assert taxels.sizes == tuple(
+            (len(p.pressure), len(p.shear_x), len(p.shear_y)) for p in frame.pads
+        )
+
+        def joined(kind, pads=frame.pads):
+            return np.concatenate([np.zeros(0, np.float32)] + [getattr(p, kind) for p in pads])
+
+        assert taxels.pressure.dtype == np.float32
+        np.testing.assert_array_equal(taxels.pressure, joined("pressure"))
+        if all(len(p.shear_x) == len(p.shear_y) == len(p.pressure) for p in frame.pads):
+            assert taxels.shear.dtype == np.float32
+            np.testing.assert_array_equal(taxels.shear, [joined("shear_x"), joined("shear_y")])
+        else:
+            assert taxels.shear is None
+    assert cdr.read_tactile_taxels(raw).layouts is taxels.layouts  # one object per layout
+
+
 def test_truncated_or_foreign_bytes_are_refused() -> None:
     raw = serialize_message(random_contacts(np.random.default_rng(5)))
     while len(cdr.read_contact_array(raw)[3]) == 0:  # make sure there is something to cut

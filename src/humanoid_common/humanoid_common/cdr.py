@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -461,6 +462,51 @@ class TactileFrameData:
     pads: list[PadData]
 
 
+class TactileTaxels(NamedTuple):
+    """The taxel arrays of a read TactileFrame, each kind of all pads concatenated in pad order.
+
+    Attributes:
+        stamp_ns: Header stamp [ns].
+        sequence: Frame sequence number.
+        layouts: The pads' constant fields; the same tuple object for every frame read with
+            the same layout, so a caller can check a layout once and recognise it by identity.
+        sizes: Per pad, the lengths of its (pressure, shear_x, shear_y) arrays.
+        pressure: float32, every pad's pressures one after the other (a copy).
+        shear: float32 (2, n): the pads' shear_x, then shear_y, concatenated like
+            ``pressure``, when every pad's shear arrays have as many values as its pressures;
+            else None.
+    """
+
+    stamp_ns: int
+    sequence: int
+    layouts: tuple[PadLayout, ...]
+    sizes: tuple[tuple[int, int, int], ...]
+    pressure: np.ndarray
+    shear: np.ndarray | None
+
+
+class _TaxelGather:
+    """Where a TactileFrame layout keeps its float arrays, as indices into a float32 view."""
+
+    __slots__ = ("layouts", "sizes", "pressure", "shear")
+
+    def __init__(self, pad_plans) -> None:
+        self.layouts = tuple(plan[0] for plan in pad_plans)
+        # Slots: (first byte, count); every float32 sequence starts 4-aligned in the buffer.
+        self.sizes = tuple((p[1][1], p[2][1], p[3][1]) for p in pad_plans)
+
+        def index(slots) -> np.ndarray:
+            parts = [np.arange(count, dtype=np.intp) + start // 4 for start, count in slots]
+            return np.concatenate(parts) if parts else np.zeros(0, np.intp)
+
+        self.pressure = index([p[1] for p in pad_plans])
+        self.shear = None
+        if all(sx == sy == n for n, sx, sy in self.sizes):
+            self.shear = np.stack(
+                [index([p[2] for p in pad_plans]), index([p[3] for p in pad_plans])]
+            )
+
+
 _POSE = struct.Struct("<7d")
 _PAD_GRID = struct.Struct("<HHff")  # rows, cols, pitch_x, pitch_y: consecutive, no padding
 _TACTILE_LAYOUTS = LayoutCache()
@@ -473,7 +519,7 @@ def read_tactile_frame(buffer: bytes) -> TactileFrameData:
     """
     plan = _TACTILE_LAYOUTS.find(buffer)
     if plan is not None:
-        frame_id, skin_id, sequence_at, pad_plans = plan
+        frame_id, skin_id, sequence_at, pad_plans, _ = plan
         stamp = leading_stamp_ns(buffer)
         pads = [
             PadData(
@@ -502,8 +548,35 @@ def read_tactile_frame(buffer: bytes) -> TactileFrameData:
         status = _array_slot(reader, "u1")
         pads.append(PadData(layout, pressure[0], shear_x[0], shear_y[0], status[0]))
         pad_plans.append((layout, pressure[1], shear_x[1], shear_y[1], status[1]))
-    _TACTILE_LAYOUTS.add(Layout(buffer, reader.fixed), (frame_id, skin_id, sequence_at, pad_plans))
+    _TACTILE_LAYOUTS.add(
+        Layout(buffer, reader.fixed),
+        (frame_id, skin_id, sequence_at, pad_plans, _TaxelGather(pad_plans)),
+    )
     return TactileFrameData(stamp, frame_id, skin_id, sequence, pads)
+
+
+def read_tactile_taxels(buffer: bytes) -> TactileTaxels:
+    """A serialized humanoid_interfaces/TactileFrame's stamp, sequence and taxel arrays, each
+    kind of all pads concatenated (what a consumer of whole frames needs, in a few numpy calls
+    instead of a view per array). Values are those :func:`read_tactile_frame` reads.
+
+    Raises:
+        CdrError: As :func:`read_tactile_frame`.
+    """
+    plan = _TACTILE_LAYOUTS.find(buffer)
+    if plan is None:
+        read_tactile_frame(buffer)  # checks the message and records its layout
+        plan = _TACTILE_LAYOUTS.find(buffer)
+    _, _, sequence_at, _, gather = plan
+    floats = np.frombuffer(buffer, "<f4", len(buffer) // 4)
+    return TactileTaxels(
+        leading_stamp_ns(buffer),
+        _U32.unpack_from(buffer, sequence_at)[0],
+        gather.layouts,
+        gather.sizes,
+        floats[gather.pressure],
+        None if gather.shear is None else floats[gather.shear],
+    )
 
 
 def write_tactile_frame(
@@ -581,23 +654,36 @@ class TactileFrameWriter:
                 else:
                     self._slots.append((reader.position, 0))
             reader.array("u1")
+        # The float32 words of the written arrays, in write order (pad by pad: pressure, then
+        # shear x and y with shear): one assignment of all values per frame.
+        written = [
+            slot
+            for index in range(len(self._layouts))
+            for slot in self._slots[3 * index : 3 * index + (3 if shear else 1)]
+        ]
+        self._counts = [count for _, count in written]
+        words = [np.arange(count, dtype=np.intp) + start // 4 for start, count in written]
+        self._words = np.concatenate(words) if words else np.zeros(0, np.intp)
 
     def write(self, stamp_ns: int, sequence: int, pressures, shears_x=None, shears_y=None):
         """The frame's bytes; arrays as in :func:`write_tactile_frame`."""
         buffer = bytearray(self._template)
         _pack_stamp(buffer, stamp_ns)
         _U32.pack_into(buffer, self._sequence_at, sequence & 0xFFFFFFFF)
-        # Every taxel array starts 4-aligned: assign through one float32 view of the buffer.
-        floats = np.frombuffer(buffer, "<f4", len(buffer) // 4)
+        arrays = []
         for index in range(len(self._layouts)):
-            arrays = (pressures[index],)
+            arrays.append(pressures[index])
             if self._shear:
                 arrays += (shears_x[index], shears_y[index])
-            slots = self._slots[3 * index : 3 * index + len(arrays)]
-            for (start, count), values in zip(slots, arrays, strict=True):
-                if len(values) != count:
-                    raise CdrError(f"pad {index}: {len(values)} values for {count} taxels")
-                floats[start // 4 : start // 4 + count] = values
+        per_pad = 3 if self._shear else 1
+        for position, (values, count) in enumerate(zip(arrays, self._counts, strict=True)):
+            if len(values) != count:
+                index = position // per_pad
+                raise CdrError(f"pad {index}: {len(values)} values for {count} taxels")
+        if arrays:
+            # Every taxel array starts 4-aligned: assign through one float32 view of the buffer.
+            floats = np.frombuffer(buffer, "<f4", len(buffer) // 4)
+            floats[self._words] = np.concatenate(arrays)
         return bytes(buffer)
 
 

@@ -189,12 +189,11 @@ class TactileDriverNode(Node):
             self.pub_frames.publish(messages.frame)
             self.pub_contacts.publish(messages.contacts)
         slips = sum(int(pad.slip) for pad in output.pads)
-        stamp = _time(stamp_ns)
         base = self.geometry.base_link
         out_ns = time.monotonic_ns()
         if self.params.publish_wire:
             wire = TactileRaw()
-            wire.header.stamp, wire.header.frame_id = stamp, base
+            wire.header.stamp, wire.header.frame_id = _time(stamp_ns), base
             wire.skin_id, wire.board_id = self.params.skin, frame.board_id & 0xFF
             wire.sequence = frame.sequence & 0xFFFFFFFF
             wire.data = encode_frame(frame)
@@ -202,7 +201,7 @@ class TactileDriverNode(Node):
         if self._mosaic_period_ns and out_ns - self._last_mosaic_ns >= self._mosaic_period_ns:
             if self.pub_mosaic.get_subscription_count() > 0:
                 self._last_mosaic_ns = out_ns
-                self.pub_mosaic.publish(self._mosaic.image(output, stamp, base))
+                self.pub_mosaic.publish(self._mosaic.image(output, _time(stamp_ns), base))
         with self._lock:
             self._counters["frames_out"] += 1
             self._counters["slip_events"] += slips

@@ -51,21 +51,18 @@ def _time(nanoseconds: int) -> Time:
 
 def _contact_doubles(output: SkinOutput) -> np.ndarray:
     """(pads, 15) float64: the per-frame numbers of every pad's Contact, in _DOUBLE_FIELDS order."""
-    rows = []
+    # One flat list of Python numbers (tolist: no numpy scalar per vector element), one array.
+    values = []
     for pad in output.pads:
         c = pad.contact
-        rows.append(
-            (
-                c.force_n,
-                *c.cop_link[:3],
-                *c.cop_pad[:3],
-                *c.normal_link[:3],
-                *c.shear_n_link[:3],
-                c.area_m2,
-                pad.slip_score,
-            )
-        )
-    return np.asarray(rows, dtype=np.float64)
+        values.append(c.force_n)
+        values += np.asarray(c.cop_link)[:3].tolist()
+        values += np.asarray(c.cop_pad)[:3].tolist()
+        values += np.asarray(c.normal_link)[:3].tolist()
+        values += np.asarray(c.shear_n_link)[:3].tolist()
+        values.append(c.area_m2)
+        values.append(pad.slip_score)
+    return np.array(values, dtype=np.float64).reshape(len(output.pads), len(_DOUBLE_FIELDS))
 
 
 class SkinMessages:

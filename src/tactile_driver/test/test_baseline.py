@@ -1,5 +1,7 @@
 """Tests of baseline tracking (drift followed only while unloaded) and dead / stuck taxels."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -184,3 +186,70 @@ def test_errors_name_the_value():
         BaselineParams(frozen_variance_counts2=10.0, neighbour_variance_counts2=5.0)
     with pytest.raises(TactileDriverError, match="rows, cols >= 1"):
         BaselineTracker(0, 3, 1000.0, BaselineParams())
+
+
+class _FullHousekeeping(BaselineTracker):
+    """The tracker with the whole flagging arithmetic on every housekeeping frame (the tracker
+    skips it on frames with no taxel at a rail and none frozen): the reference."""
+
+    def _housekeeping(self, raw, loaded, elapsed):
+        params = self.params
+        at_zero = raw == 0
+        at_max = raw == 65535
+        self._zero_time += elapsed
+        self._zero_time *= at_zero
+        self._saturated_time += elapsed
+        self._saturated_time *= at_max
+        self._accumulate(raw, elapsed)
+        dead = self._frozen | (self._zero_time > params.stuck_time_s)
+        stuck = self._saturated_time > params.stuck_time_s
+        if dead.any() or stuck.any():
+            status = np.where(stuck, STATUS_STUCK, np.where(dead, STATUS_DEAD, STATUS_OK))
+            status = status.astype(np.uint8)
+            status.setflags(write=False)
+            if not np.array_equal(status, self._status):
+                self._status = status
+        else:
+            self._status = self._ok_status
+        adapt = ~(at_zero | at_max | dead | stuck)
+        if isinstance(loaded, np.ndarray):
+            adapt &= ~loaded
+        elif loaded:
+            return
+        if elapsed > 0.0:
+            alpha = -math.expm1(-elapsed / params.drift_time_constant_s)
+            self._offsets += (raw - self._offsets) * (alpha * adapt)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_clean_frames_track_exactly_as_the_full_arithmetic(seed):
+    """Offsets and status bit for bit equal to the full computation, through clean frames,
+    rails (0 and 65535) that come and go, a frozen taxel, and whole-pad or per-taxel loads."""
+    rng = np.random.default_rng(seed)
+    shapes = [(ROWS, COLS), (2, 2)]
+    n = N + 4
+    params = BaselineParams(stuck_time_s=0.05, frozen_window_s=0.1)
+    start = rng.uniform(950.0, 1050.0, n)
+    fast = BaselineTracker.for_pads(shapes, start, params)
+    full = _FullHousekeeping.for_pads(shapes, start, params)
+    truth = start + rng.normal(0.0, 5.0, n)
+    flagged = 0
+    for k in range(400):
+        counts = truth + rng.normal(0.0, 20.0, n)
+        phase = (k // 40) % 5
+        if phase == 1:
+            counts[3] = 0.0  # dead for a while, then back
+        elif phase == 2:
+            counts[N + 1] = 65535.0
+        elif phase == 3:
+            counts[5] = 1234.0  # frozen while its neighbours vary
+        counts = np.clip(np.round(counts), 0, 65535).astype(np.uint16)
+        loaded = [False, True, rng.random(n) < 0.3][k % 3]
+        dt = [0.01, 0.002, 0.0][k % 7 % 3]
+        np.testing.assert_array_equal(
+            fast.update(counts, loaded, dt), full.update(counts, loaded, dt)
+        )
+        np.testing.assert_array_equal(fast.offsets_counts, full.offsets_counts)
+        assert fast.all_ok == full.all_ok
+        flagged += not full.all_ok
+    assert 0 < flagged < 400  # the sequence went through flagged and clean states

@@ -163,6 +163,9 @@ class TactileSkinSim:
         for skin_name, layouts in self.layouts.items():
             for index, layout in enumerate(layouts):
                 self._pads_by_body.setdefault(layout.body_id, []).append((skin_name, index))
+        # Body id -> carries a pad: contacts elsewhere are skipped with one numpy lookup.
+        self._is_pad_body = np.zeros(model.nbody, dtype=bool)
+        self._is_pad_body[list(self._pads_by_body)] = True
         self._force = np.zeros(6)
         self._zero = {
             skin: [self._reading(pad, np.zeros((len(pad.taxels_link), 3))) for pad in layouts]
@@ -185,21 +188,26 @@ class TactileSkinSim:
             Skin name -> one PadReading per pad, in description order.
         """
         forces: dict[tuple[str, int], np.ndarray] = {}
-        for contact_id in range(data.ncon):
-            contact = data.contact[contact_id]
-            body1 = model.geom_bodyid[contact.geom1]
-            body2 = model.geom_bodyid[contact.geom2]
-            if body1 not in self._pads_by_body and body2 not in self._pads_by_body:
-                continue
-            mujoco.mj_contactForce(model, data, contact_id, self._force)
-            frame = contact.frame.reshape(3, 3)  # rows: normal (geom1 -> geom2), tangents
-            force_on_geom2 = frame.T @ self._force[:3]
-            for body, sign in ((body1, -1.0), (body2, 1.0)):
-                for key in self._pads_by_body.get(body, ()):
-                    layout = self.layouts[key[0]][key[1]]
-                    if key not in forces:
-                        forces[key] = np.zeros((len(layout.taxels_link), 3))
-                    self._spread(data, layout, contact.pos, sign * force_on_geom2, forces[key])
+        if data.ncon:
+            # The contacts' fields as arrays (one binding call each, not one per contact).
+            contacts = data.contact
+            bodies = model.geom_bodyid[contacts.geom]  # (ncon, 2): geom1's and geom2's bodies
+            touching = np.flatnonzero(self._is_pad_body[bodies].any(axis=1)).tolist()
+            if touching:
+                frames, positions = contacts.frame, contacts.pos
+            for contact_id in touching:
+                body1, body2 = bodies[contact_id].tolist()
+                mujoco.mj_contactForce(model, data, contact_id, self._force)
+                frame = frames[contact_id].reshape(3, 3)  # rows: normal (geom1 -> 2), tangents
+                force_on_geom2 = frame.T @ self._force[:3]
+                for body, sign in ((body1, -1.0), (body2, 1.0)):
+                    for key in self._pads_by_body.get(body, ()):
+                        layout = self.layouts[key[0]][key[1]]
+                        if key not in forces:
+                            forces[key] = np.zeros((len(layout.taxels_link), 3))
+                        self._spread(
+                            data, layout, positions[contact_id], sign * force_on_geom2, forces[key]
+                        )
         # Untouched pads share precomputed zero readings (treat readings as read-only).
         readings = {skin: list(pads) for skin, pads in self._zero.items()}
         for (skin, index), taxel_force in forces.items():
@@ -215,8 +223,11 @@ class TactileSkinSim:
         if force_link @ layout.rotation_link_pad[:, 2] >= 0.0:
             return  # the force pulls the skin outward: skins only sense compression
         pitch = min(layout.spec.pitch)
-        squared = np.sum((layout.taxels_link - point_link) ** 2, axis=1)
+        offsets = layout.taxels_link - point_link
+        np.square(offsets, out=offsets)
+        squared = offsets.sum(axis=1)
         if squared.min() > (CAPTURE_RADIUS_PITCHES * pitch) ** 2:
             return  # the contact is on the link but off this pad
         weights = np.exp(-squared / (2.0 * (KERNEL_SIGMA_PITCHES * pitch) ** 2))
-        out += np.outer(weights / weights.sum(), force_link)
+        weights /= weights.sum()
+        out += weights[:, np.newaxis] * force_link  # the outer product

@@ -150,6 +150,8 @@ class BaselineTracker:
         self._zero_time = np.zeros(n)
         self._saturated_time = np.zeros(n)
         self._frozen = np.zeros(n, dtype=bool)
+        self._frozen_any = False
+        self._timers_clear = True  # _zero_time and _saturated_time all 0
         self._since_sample = math.inf  # the first frame is a housekeeping frame
         self._reset_window()
 
@@ -234,31 +236,56 @@ class BaselineTracker:
 
     def _housekeeping(self, raw: np.ndarray, loaded: bool | np.ndarray, elapsed: float) -> None:
         params = self.params
-        at_zero = raw == RAW_MIN
-        at_max = raw == RAW_MAX
-        self._zero_time += elapsed
-        self._zero_time *= at_zero
-        self._saturated_time += elapsed
-        self._saturated_time *= at_max
-        self._accumulate(raw, elapsed)
-        dead = self._frozen | (self._zero_time > params.stuck_time_s)
-        stuck = self._saturated_time > params.stuck_time_s
-        if dead.any() or stuck.any():
-            status = np.where(stuck, STATUS_STUCK, np.where(dead, STATUS_DEAD, STATUS_OK))
-            status = status.astype(np.uint8)
-            status.setflags(write=False)
-            if not np.array_equal(status, self._status):
-                self._status = status
+        # The usual frame: no taxel at a rail (0 or 65535) and none frozen. Then nothing is
+        # flagged and every taxel may adapt, which takes a few numpy calls instead of twenty.
+        clean = bool(raw.min() > RAW_MIN and raw.max() < RAW_MAX)
+        if clean:
+            # The rail timers restart from 0 ((t + elapsed) * False, as below).
+            if not self._timers_clear:
+                self._zero_time.fill(0.0)
+                self._saturated_time.fill(0.0)
+                self._timers_clear = True
         else:
+            at_zero = raw == RAW_MIN
+            at_max = raw == RAW_MAX
+            self._zero_time += elapsed
+            self._zero_time *= at_zero
+            self._saturated_time += elapsed
+            self._saturated_time *= at_max
+            self._timers_clear = False
+        self._accumulate(raw, elapsed)
+        adapt: np.ndarray | None = None  # None: every taxel
+        if clean and not self._frozen_any:
             self._status = self._ok_status
-        adapt = ~(at_zero | at_max | dead | stuck)
+        else:
+            if clean:
+                at_zero = at_max = np.zeros(self.num_taxels, dtype=bool)
+            dead = self._frozen | (self._zero_time > params.stuck_time_s)
+            stuck = self._saturated_time > params.stuck_time_s
+            if dead.any() or stuck.any():
+                status = np.where(stuck, STATUS_STUCK, np.where(dead, STATUS_DEAD, STATUS_OK))
+                status = status.astype(np.uint8)
+                status.setflags(write=False)
+                if not np.array_equal(status, self._status):
+                    self._status = status
+            else:
+                self._status = self._ok_status
+            adapt = ~(at_zero | at_max | dead | stuck)
         if isinstance(loaded, np.ndarray):
-            adapt &= ~loaded
+            if adapt is None and loaded.dtype == bool:
+                adapt = ~loaded  # (all True) & ~loaded
+            else:
+                if adapt is None:
+                    adapt = np.ones(self.num_taxels, dtype=bool)
+                adapt &= ~loaded
         elif loaded:
             return
         if elapsed > 0.0:
             alpha = -math.expm1(-elapsed / params.drift_time_constant_s)
-            self._offsets += (raw - self._offsets) * (alpha * adapt)
+            if adapt is None:  # alpha * (all True) is alpha: the same product
+                self._offsets += (raw - self._offsets) * alpha
+            else:
+                self._offsets += (raw - self._offsets) * (alpha * adapt)
 
     def _accumulate(self, raw: np.ndarray, elapsed: float) -> None:
         """Add a sample to the variance window; judge frozen taxels when the window is full."""
@@ -278,4 +305,5 @@ class BaselineTracker:
         still = variance < self.params.frozen_variance_counts2
         evidence = neighbour_max > self.params.neighbour_variance_counts2
         self._frozen = still & (evidence | self._frozen)
+        self._frozen_any = bool(self._frozen.any())
         self._reset_window()

@@ -126,6 +126,7 @@ class SkinProcessor:
         self._slices = [slice(e - s, e) for s, e in zip(sizes, ends, strict=True)]
         self._sizes = np.array(sizes)
         self._starts = np.array([s.start for s in self._slices])
+        self._taxel_pad = np.repeat(np.arange(len(sizes)), sizes)
         self._gain = np.concatenate([cals[p.name].gain_kpa_per_count for p in pads])
         self._shear_gain = np.concatenate(
             [shear_gains.get(p.name, cals[p.name].gain_kpa_per_count) for p in pads]
@@ -141,6 +142,14 @@ class SkinProcessor:
         self._moments = np.zeros((n, 4 * count))  # (1, x, y, x^2 + y^2) per pad
         for j, (sl, slip) in enumerate(zip(self._slices, self._slips, strict=True)):
             self._moments[sl, 4 * j : 4 * j + 4] = slip.moments
+        # Rows of the per-pad sums (see _sums), written in place every frame: 5 without shear,
+        # 7 with.
+        self._rows = {False: np.zeros((5, n)), True: np.zeros((7, n))}
+        # Per pad: name, taxel slice, moments column, contact estimator, slip detector.
+        self._pad_steps = [
+            (p.name, sl, 4 * j, self._contacts[j], self._slips[j])
+            for j, (p, sl) in enumerate(zip(pads, self._slices, strict=True))
+        ]
         self._layout = FrameLayout(geometry)
         self._t_prev: float | None = None
         self._ready = False
@@ -198,11 +207,14 @@ class SkinProcessor:
         pressure[pressure < params.noise_floor_kpa] = 0.0
         shear, has_shear = self._shear(raws)
         sums = self._sums(pressure, shear)
-        loaded_pads = [sums[4][4 * j] > 0.0 or c.in_contact for j, c in enumerate(self._contacts)]
+        load_sums = sums[4]
+        loaded_pads = [
+            load_sums[k] > 0.0 or contacts.in_contact for _, _, k, contacts, _ in self._pad_steps
+        ]
         if all(loaded_pads) or not any(loaded_pads):
             loaded: bool | np.ndarray = loaded_pads[0]
         else:
-            loaded = np.repeat(loaded_pads, self._sizes)
+            loaded = np.array(loaded_pads)[self._taxel_pad]  # each taxel its pad's flag
         status = self._baseline.update(counts, loaded, dt)
         if not self._baseline.all_ok:
             bad = status != STATUS_OK
@@ -217,32 +229,34 @@ class SkinProcessor:
         pressure32 = pressure.astype(np.float32)
         shear32 = None if shear is None else shear.astype(np.float32)
         outputs = []
-        for j, (pad, sl) in enumerate(zip(self.geometry.pads, self._slices, strict=True)):
-            estimator = self._contacts[j]
+        force, weighted, support, area = sums[0], sums[1], sums[2], sums[3]
+        shear_x, shear_y = (sums[5], sums[6]) if shear is not None else (None, None)
+        for (name, sl, k, estimator, slip_detector), pad_shear in zip(
+            self._pad_steps, has_shear, strict=True
+        ):
             if ready:
-                k = 4 * j
                 contact = estimator.update_from_sums(
-                    sums[0][k],
-                    sums[0][k + 1],
-                    sums[0][k + 2],
-                    sums[3][k],
-                    (sums[5][k], sums[6][k]) if has_shear[j] else None,
+                    force[k],
+                    force[k + 1],
+                    force[k + 2],
+                    area[k],
+                    (shear_x[k], shear_y[k]) if pad_shear else None,
                 )
-                slip = self._slips[j].step_from_sums(
-                    t, contact, sums[1][k : k + 4], sums[2][k : k + 4]
+                slip = slip_detector.step_from_sums(
+                    t, contact, weighted[k : k + 4], support[k : k + 4]
                 )
             else:
                 contact = estimator.update_from_sums(0.0, 0.0, 0.0, 0)
                 slip = _NO_SLIP
             outputs.append(
                 PadOutput(
-                    name=pad.name,
-                    pressure_kpa=pressure32[sl],
-                    shear_kpa=shear32[:, sl] if has_shear[j] else None,
-                    status=status[sl],
-                    contact=contact,
-                    slip_score=slip.score,
-                    slip=slip.event,
+                    name,
+                    pressure32[sl],
+                    shear32[:, sl] if pad_shear else None,
+                    status[sl],
+                    contact,
+                    slip.score,
+                    slip.event,
                 )
             )
         if taring:
@@ -259,18 +273,16 @@ class SkinProcessor:
         then shear x and y if given.
         """
         params = self.params
-        weights = pressure - params.noise_floor_kpa
+        rows = self._rows[shear is not None]
+        rows[0] = pressure
+        weights = rows[1]
+        np.subtract(pressure, params.noise_floor_kpa, out=weights)
         np.maximum(weights, 0.0, out=weights)
-        rows = np.stack(
-            (
-                pressure,
-                weights,
-                np.sign(weights),
-                pressure > params.contact.min_loaded_kpa,
-                pressure > params.load_kpa,
-                *(() if shear is None else shear),
-            )
-        )
+        np.sign(weights, out=rows[2])
+        np.greater(pressure, params.contact.min_loaded_kpa, out=rows[3])
+        np.greater(pressure, params.load_kpa, out=rows[4])
+        if shear is not None:
+            rows[5:] = shear
         return (rows @ self._moments).tolist()
 
     def _shear(self, raws) -> tuple[np.ndarray | None, list[bool]]:
