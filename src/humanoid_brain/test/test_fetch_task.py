@@ -215,8 +215,9 @@ def test_failed_grasp_releases_then_regrasps():
 
 def test_a_retry_near_the_standoff_grasps_again_from_where_it_stands():
     """The robot stopped 10 cm past the stand-off (it arrives 5 cm short, then coasts 15 cm)
-    and grasped from there (no walk back); the grasp failed. The retry grasps again from the same spot: within ``retry_tolerance_m``
-    no short walk right after a stop. Farther away, or with a tighter tolerance, it walks."""
+    and grasped from there (no walk back); the grasp failed. The retry grasps again from the
+    same spot: within ``retry_tolerance_m`` no short walk right after a stop. Farther away,
+    or with a tighter tolerance, it walks."""
     no_walk_back = dataclasses.replace(CONFIG, max_repositions=0)
     world = World([False, True], coast_m=0.15, coasts=1)
     task, states, _ = run(world, config=no_walk_back)
