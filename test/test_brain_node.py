@@ -30,7 +30,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
-from std_srvs.srv import Trigger
+from std_srvs.srv import SetBool, Trigger
 
 from harness.processes import NodeProcess, executable_exists, find_executable, node_command
 from harness.ros import TestNode, latched_qos
@@ -85,6 +85,7 @@ class StandInPeers:
         node.create_subscription(Twist, "/cmd_vel", self._on_cmd_vel, 10)
         node.create_service(Trigger, "/gait/walk", lambda q, r: self._on_gait(r, True))
         node.create_service(Trigger, "/gait/stop", lambda q, r: self._on_gait(r, False))
+        node.create_service(SetBool, "/vision_node/enable", self._on_vision_enable)
         node.create_timer(0.02, self._step_base)
         node.create_timer(0.1, self._publish_target)
         self.server = ActionServer(
@@ -133,6 +134,19 @@ class StandInPeers:
             self.target_frame = target_frame
             self.visible_until = time.monotonic() + visible_s
             self.targets_sent = 0
+            self.vision_calls: list[bool] = []  # /vision_node/enable requests
+
+    def _on_vision_enable(self, request, response):
+        with self.lock:
+            self.vision_calls.append(bool(request.data))
+        response.success, response.message = True, "stand-in vision"
+        return response
+
+    def wait_for_vision_calls(self, count: int, timeout: float = 10.0) -> list[bool]:
+        deadline = time.monotonic() + timeout
+        while len(self.vision_calls) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.vision_calls)
 
     # --- gait stand-in
     def _on_gait(self, response, walk: bool):
@@ -330,6 +344,8 @@ def test_success_walks_grasps_lifts_holds(brain: Brain):
     # No grasp type: the hand picks its grasp for the target's class (config/humanoid_brain.yaml).
     assert (goal.grasp_type, goal.object_class) == ("", "cube")
     assert np.allclose(final["target_odom"], OBJECT_ODOM, atol=0.01)
+    # Vision paused while the hand grasped, lifted and held; resumed at the end.
+    assert brain.peers.wait_for_vision_calls(2) == [False, True]
 
 
 def test_late_targets_are_placed_with_the_pose_of_their_image(brain: Brain):
@@ -359,6 +375,7 @@ def test_grasp_failure_releases_and_retries(brain: Brain):
     transitions = brain.transitions()
     assert final["failures"] == 1 and "RECOVER" in brain.states_seen(), (transitions, kinds)
     assert kinds == ["grasp", "release", "grasp"], (transitions, kinds)
+    assert brain.peers.wait_for_vision_calls(4) == [False, True, False, True]
     # Re-detect and re-approach found the robot at the stand-off: it did not walk again.
     assert brain.peers.events.count("walk") == 1, brain.peers.events
 

@@ -32,7 +32,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
-from std_srvs.srv import Trigger
+from std_srvs.srv import SetBool, Trigger
 
 from humanoid_brain.core import geometry
 from humanoid_brain.core.camera_chain import CameraChain
@@ -87,6 +87,9 @@ class BrainNode(Node):
             "walk": self.create_client(Trigger, "/gait/walk"),
             "stop": self.create_client(Trigger, "/gait/stop"),
         }
+        self.vision_client = None
+        if self.params.vision_enable_service:
+            self.vision_client = self.create_client(SetBool, self.params.vision_enable_service)
         from humanoid_interfaces.action import Grasp
 
         client = ActionClient(self, Grasp, self.params.grasp_action)
@@ -116,6 +119,8 @@ class BrainNode(Node):
             "targets_without_odom": 0,
             "targets_placed_at_arrival": 0,
             "gait_calls_failed": 0,
+            "vision_pauses": 0,
+            "vision_calls_failed": 0,
         }
         self._tasks_started = 0
         if self.params.autostart:
@@ -329,8 +334,34 @@ class BrainNode(Node):
             self._send_grasp(out.object_odom)
         if out.send_release:
             self.grasp.send_release(self.params.hand, self.get_clock().now().to_msg())
+        if out.vision_request is not None:
+            self._call_vision(out.vision_request)
+
+    def _call_vision(self, enable: bool) -> None:
+        """Pause or resume the vision node; without it (not running, or not configured) vision
+        simply keeps running, which costs CPU, not correctness."""
+        if self.vision_client is None:
+            return
+        if not self.vision_client.service_is_ready():
+            self._counters["vision_calls_failed"] += 1
+            return
+        if not enable:
+            self._counters["vision_pauses"] += 1
+        future = self.vision_client.call_async(SetBool.Request(data=enable))
+
+        def done(result_future, enable=enable) -> None:
+            response = result_future.result()
+            if response is None or not response.success:
+                self._counters["vision_calls_failed"] += 1
+                message = response.message if response is not None else "no response"
+                self.get_logger().warning(f"vision {'resume' if enable else 'pause'}: {message}")
+
+        future.add_done_callback(done)
 
     def _safe_stop(self) -> None:
+        if self.task.vision_paused:
+            self.task.vision_paused = False
+            self._call_vision(True)
         self._publish_cmd((0.0, 0.0, 0.0))
         self._call_gait("stop")
         self.grasp.cancel()

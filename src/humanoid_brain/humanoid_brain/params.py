@@ -46,6 +46,13 @@ PARAMETERS = (
         "/right_hand/tactile/contacts",
         "ContactArray of the grasping hand (drop detection while holding); empty: none",
     ),
+    ParamSpec(
+        "vision_enable_service",
+        "/vision_node/enable",
+        "std_srvs/SetBool of the vision node: paused while the hand grasps, lifts and holds "
+        "(the hand works by touch; a paused vision node and the camera behind it cost no CPU); "
+        "empty: vision always runs",
+    ),
     ParamSpec("autostart", False, "Start the task at start-up, without /brain/start"),
     ParamSpec("control_rate_hz", 20.0, "Rate of the decision loop", 1.0, 200.0),
     ParamSpec("status_rate_hz", 2.0, "Rate of /brain/status besides on every change", 0.1, 50.0),
@@ -173,6 +180,7 @@ class BrainParams:
     camera_frames: tuple[str, ...]
     grasp_action: str
     contacts_topic: str
+    vision_enable_service: str
     autostart: bool
     control_rate_hz: float
     status_rate_hz: float
@@ -222,6 +230,7 @@ def validate(values: dict) -> BrainParams:
         camera_frames=tuple(values["camera_frames"]),
         grasp_action=values["grasp_action"],
         contacts_topic=values["contacts_topic"],
+        vision_enable_service=values["vision_enable_service"],
         autostart=bool(values["autostart"]),
         control_rate_hz=float(values["control_rate_hz"]),
         status_rate_hz=float(values["status_rate_hz"]),

@@ -50,6 +50,7 @@ class World:
         # The first ``coasts`` stops carry the robot ``coast_m`` on along its heading.
         self.coast_m, self.coasts = coast_m, coasts
         self.walk_calls = []
+        self.vision = []  # pause (False) / resume (True) requests
         self.pose = Pose2D(0.0, 0.0, 0.0)
         self.cmd = (0.0, 0.0, 0.0)
         self.walking = False
@@ -105,6 +106,8 @@ class World:
                     self.pose.yaw,
                 )
             self.walking = out.gait_request == "walk"
+        if out.vision_request is not None:
+            self.vision.append((out.vision_request, out.state))
         if out.send_grasp:
             self.log.append("grasp")
             self.grasp_started = t
@@ -211,6 +214,14 @@ def test_failed_grasp_releases_then_regrasps():
     assert FetchState.RECOVER in states
     # release between the two grasps; the second attempt needs no walk (already there)
     assert world.log == ["walk", "stop", "grasp", "release", "grasp"]
+    # Vision paused while the hand works, resumed to find the object again and at the end.
+    assert world.vision == [
+        (False, FetchState.GRASP),
+        (True, FetchState.RECOVER),
+        (False, FetchState.GRASP),
+        (True, FetchState.DONE),
+    ]
+    assert not task.vision_paused
 
 
 def test_a_retry_near_the_standoff_grasps_again_from_where_it_stands():
@@ -238,6 +249,7 @@ def test_grasp_keeps_failing_and_the_task_aborts_safely():
     assert states[-1] is FetchState.ABORTED and "giving up" in reason
     assert task.fsm.failures == 3
     assert world.log[-2:] == ["stop", "release"]  # the abort: stop walking, open the hand
+    assert world.vision[-1] == (True, FetchState.ABORTED) and not task.vision_paused
 
 
 def test_abort_while_walking_stops_and_releases():

@@ -46,6 +46,14 @@ class FrameQueue:
                 return None
             return self._items.popleft()
 
+    def clear(self) -> int:
+        """Drop every waiting item (counted as dropped); returns how many."""
+        with self._condition:
+            count = len(self._items)
+            self._items.clear()
+            self.dropped += count
+            return count
+
     def __len__(self) -> int:
         with self._condition:
             return len(self._items)

@@ -9,6 +9,11 @@ Outputs, all stamped with the image's stamp and frame: ``/vision/detections``
 (humanoid_interfaces/DetectionArray), ``/vision/target`` (geometry_msgs/PoseStamped of the
 best detection of ``target_class``), ``/vision/markers`` (MarkerArray, while subscribed),
 ``/vision/annotated`` (Image, built only while someone subscribes) and ``/diagnostics``.
+
+``~/enable`` (std_srvs/SetBool) pauses and resumes the node: paused, its source is stopped (a
+topic source unsubscribes, so a camera driver that draws only for subscribers, like the
+simulator's, stops drawing; a device is released) and nothing is published but /diagnostics,
+which says so. The brain pauses vision while the hand grasps, lifts and holds.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+from std_srvs.srv import SetBool
 from visualization_msgs.msg import MarkerArray
 
 from humanoid_interfaces.msg import DetectionArray
@@ -100,6 +106,10 @@ class VisionNode(Node):
         self._last_frame_ns = time.monotonic_ns()
         self._diag_previous = (time.monotonic_ns(), 0)
         self._running = True
+        self._enabled = True
+        self._source_lock = threading.Lock()  # pause / resume against start / stop
+        self._counters["pauses"] = 0
+        self.create_service(SetBool, "~/enable", self._on_enable)
         self._thread = threading.Thread(target=self._run, name="vision", daemon=True)
         self.get_logger().info(
             f"source: {self.source.describe()}; detector: {self.detector.describe()}; "
@@ -115,7 +125,37 @@ class VisionNode(Node):
         self._running = False
         if self._thread.is_alive():
             self._thread.join(timeout=3.0)
-        self.source.stop()
+        with self._source_lock:
+            if self._enabled:
+                self.source.stop()
+
+    def _on_enable(self, request, response):
+        """``~/enable``: false stops the source and drops waiting frames, true starts it."""
+        with self._source_lock:
+            if bool(request.data) == self._enabled:
+                response.success = True
+                response.message = "already " + ("enabled" if self._enabled else "paused")
+                return response
+            try:
+                if request.data:
+                    self.source.start()
+                else:
+                    self.source.stop()
+                    self.queue.clear()
+            except Exception as error:  # noqa: BLE001 - report; the node keeps its state
+                response.success = False
+                response.message = f"{'start' if request.data else 'stop'} failed: {error}"
+                self.get_logger().error(f"~/enable {request.data}: {response.message}")
+                return response
+            self._enabled = bool(request.data)
+            with self._lock:
+                self._last_frame_ns = time.monotonic_ns()  # the stale clock restarts
+                if not self._enabled:
+                    self._counters["pauses"] += 1
+        response.success = True
+        response.message = "enabled" if self._enabled else "paused"
+        self.get_logger().info(f"vision {response.message}")
+        return response
 
     # ---------------------------------------------------------------------- processing
     def _run(self) -> None:
@@ -226,13 +266,16 @@ class VisionNode(Node):
         level, message = DiagnosticStatus.OK, "processing"
         if warnings:
             level, message = DiagnosticStatus.WARN, "; ".join(warnings)[:200]
-        if age_s > self.params.stale_timeout_s:
+        if not self._enabled:
+            level, message = DiagnosticStatus.OK, "paused (~/enable)"
+        elif age_s > self.params.stale_timeout_s:
             level = DiagnosticStatus.ERROR
             message = f"stale: no frame processed for {age_s:.1f} s (source '{self.params.source}')"
             if self._last_error:
                 message += f"; last error: {self._last_error}"[:200]
         status.level, status.message = level, message
         values = {
+            "enabled": str(self._enabled).lower(),
             "rate_hz": f"{rate:.1f}",
             "frames_received": str(self.queue.received),
             "frames_dropped_stale": str(self.queue.dropped),

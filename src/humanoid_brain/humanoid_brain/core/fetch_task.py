@@ -20,8 +20,11 @@ SETTLE         call ``stop`` if walking; zero velocity until the robot stands st
                if the robot stopped more than ``settle_tolerance_m`` from the stand-off
                (a gait stops within two steps, farther from a higher speed), walk there
                again (at most ``max_repositions`` times per task), else grasp
-GRASP          send the Grasp goal (reach, close, squeeze, lift) for the tracked object
+GRASP          send the Grasp goal (reach, close, squeeze, lift) for the tracked object;
+               pause vision (the hand works by touch; a paused vision node unsubscribes, and
+               the simulator then stops drawing frames: half a core on 2 cores)
 LIFT, HOLD     wait for the lift; hold, watching the contacts
+(any other)    resume vision if it was paused
 RECOVER        cancel the grasp if it still runs; send a release goal (open and retract)
 DONE           zero velocity; report
 ABORTED        zero velocity, call ``stop``, cancel the grasp, send a release goal
@@ -57,6 +60,8 @@ from humanoid_brain.errors import HumanoidBrainError
 
 #: Grasp feedback phases that mean the object is gripped (humanoid_interfaces/action/Grasp).
 GRIPPED_PHASES = frozenset({"HOLD", "LIFT"})
+#: States in which vision is paused: the hand works by touch, the target is not needed.
+VISION_PAUSED_STATES = frozenset({FetchState.GRASP, FetchState.LIFT, FetchState.HOLD})
 #: Gait states in which the robot counts as standing (humanoid_interfaces/msg/GaitStatus).
 STANDING_GAIT_STATES = frozenset({"STAND", "IDLE"})
 
@@ -159,6 +164,7 @@ class TaskOutputs(NamedTuple):
         send_grasp: Send the Grasp goal for :attr:`object_odom` now.
         send_release: Send a release goal now.
         cancel_grasp: Cancel the running Grasp goal now.
+        vision_request: False: pause vision now, True: resume it now, None: nothing.
         object_odom: Tracked object position in the odometry frame [m] (None: unknown).
         goal: Stand-off pose (None: none yet).
         distance_m: Distance to the stand-off [m] (NaN when unknown).
@@ -173,6 +179,7 @@ class TaskOutputs(NamedTuple):
     send_grasp: bool
     send_release: bool
     cancel_grasp: bool
+    vision_request: bool | None
     object_odom: np.ndarray | None
     goal: Pose2D | None
     distance_m: float
@@ -195,6 +202,7 @@ class FetchTask:
         self._no_contact_since: float | None = None
         self._standing_since: float | None = None
         self.repositions = 0
+        self.vision_paused = False  # a pause was requested and no resume since
         self.last_reason = ""
 
     # ----------------------------------------------------------------- commands
@@ -368,6 +376,9 @@ class FetchTask:
             self.grasp_running = False
         if state is FetchState.WAIT_TARGET:
             self._grasp_outcome = None
+        if (state in VISION_PAUSED_STATES) != self.vision_paused:
+            self.vision_paused = not self.vision_paused
+            actions["vision"] = not self.vision_paused
         return actions
 
     def _outputs(self, out, changed, reason, cmd, actions, distance=math.nan) -> TaskOutputs:
@@ -383,6 +394,7 @@ class FetchTask:
             send_grasp=bool(actions.get("grasp")),
             send_release=bool(actions.get("release")),
             cancel_grasp=bool(actions.get("cancel")),
+            vision_request=actions.get("vision"),
             object_odom=None if self.tracker.position is None else self.tracker.position.copy(),
             goal=self.planner.goal,
             distance_m=distance,

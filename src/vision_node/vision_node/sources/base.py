@@ -83,7 +83,8 @@ class FrameSource(abc.ABC):
 
     @abc.abstractmethod
     def stop(self) -> None:
-        """Stop delivering and release the device or file."""
+        """Stop delivering and release the device or file. ``start`` may follow again (the
+        node pauses its source through its ``~/enable`` service)."""
 
     def stats(self) -> dict[str, float]:
         """Counters for /diagnostics."""

@@ -51,6 +51,7 @@ class TopicSource(FrameSource):
         self._info: CameraInfo | None = None
         self._info_cache: tuple[object, object] | None = None
         self._subscriptions = []
+        self._timer = None
         self.counters = {"colour": 0, "depth": 0, "camera_info": 0, "without_depth": 0}
 
     def start(self) -> None:
@@ -76,10 +77,18 @@ class TopicSource(FrameSource):
             self._timer = node.create_timer(0.02, self._flush_stale)
 
     def stop(self) -> None:
+        """Unsubscribe (a camera driver that draws or sends only for subscribers then stops);
+        ``start`` subscribes again."""
         node = self.context.node
         for subscription in self._subscriptions:
             node.destroy_subscription(subscription)
         self._subscriptions.clear()
+        if self._timer is not None:
+            node.destroy_timer(self._timer)
+            self._timer = None
+        with self._lock:
+            self._pending = None
+            self._depths.clear()
 
     # ------------------------------------------------------------------------ callbacks
     def _on_info(self, msg: CameraInfo) -> None:
