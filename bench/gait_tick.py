@@ -177,12 +177,16 @@ def compare(ref: str, seconds: float, rounds: int) -> int:
             )
             summary = json.loads(run.stdout.strip().splitlines()[-1])
             results[name].append((summary, np.load(dump)))
-    print(f"{'code':24s} {'round':>5s} {'cpu median ms':>14s} {'cpu p99 ms':>11s} {'load':>12s}")
+    print(
+        f"{'code':24s} {'round':>5s} {'cpu median ms':>14s} {'cpu p99 ms':>11s} "
+        f"{'median/mj_step':>15s} {'load':>12s}"
+    )
     for name, label in (("ref", f"biped_gait at {ref}"), ("new", "working tree")):
         for k, (summary, _) in enumerate(results[name]):
             cpu = summary["cpu"]
             print(
                 f"{label:24s} {k:5d} {cpu['median_ms']:14.3f} {cpu['p99_ms']:11.3f} "
+                f"{cpu['median_ms'] / summary['mj_step_median_ms']:15.2f} "
                 f"{summary['loadavg'][0]:5.2f}->{summary['loadavg'][1]:5.2f}"
             )
     medians = {
@@ -190,12 +194,21 @@ def compare(ref: str, seconds: float, rounds: int) -> int:
             key: float(np.median([summary["cpu"][key] for summary, _ in results[name]]))
             for key in ("median_ms", "p99_ms")
         }
+        | {
+            "median_over_mj_step": float(
+                np.median(
+                    [s["cpu"]["median_ms"] / s["mj_step_median_ms"] for s, _ in results[name]]
+                )
+            )
+        }
         for name in results
     }
     print(
         f"median over rounds: {ref} {medians['ref']['median_ms']:.3f} ms "
         f"(p99 {medians['ref']['p99_ms']:.3f}), working tree {medians['new']['median_ms']:.3f} "
-        f"ms (p99 {medians['new']['p99_ms']:.3f})"
+        f"ms (p99 {medians['new']['p99_ms']:.3f}); in mj_steps of the same run: "
+        f"{medians['ref']['median_over_mj_step']:.2f} -> "
+        f"{medians['new']['median_over_mj_step']:.2f}"
     )
     ref_summary, ref_commands = results["ref"][0]
     new_summary, new_commands = results["new"][0]
