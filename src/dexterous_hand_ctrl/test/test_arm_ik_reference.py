@@ -1,8 +1,8 @@
 """Arm IK against a straightforward reference formulation of the same algorithm.
 
 :meth:`ArmKinematics.solve` and :meth:`ArmKinematics.track` are written for speed (one
-configuration buffer, LAPACK called directly, the null-space term skipped when its gain is 0).
-Here the textbook form (numpy.linalg.inv / solve, a fresh configuration per iteration) replays
+configuration buffer, cached weights, the null-space term skipped when its gain is 0). Here
+the textbook form (every array built per iteration, a fresh configuration each time) replays
 a fixed sequence of targets and starts; the results must agree to the last bits (1e-12).
 """
 

@@ -21,7 +21,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pinocchio as pin
-from scipy.linalg.lapack import dgesv
 
 from dexterous_hand_ctrl.errors import DexterousHandCtrlError
 
@@ -237,7 +236,7 @@ class ArmKinematics:
         weighted = jac * weights[:, None]
         lhs = weighted @ weighted.T
         lhs.flat[::7] += damping**2  # the diagonal
-        dq = weighted.T @ _solve(lhs, weights * error)
+        dq = weighted.T @ np.linalg.solve(lhs, weights * error)
         largest = np.abs(dq).max()
         if largest > self.iteration_step_rad:
             dq *= self.iteration_step_rad / largest
@@ -308,7 +307,7 @@ class ArmKinematics:
                 break
             weighted = jac * weights[:, None]
             lhs = weighted @ weighted.T + regularisation
-            pinv = weighted.T @ _inverse(lhs)
+            pinv = weighted.T @ np.linalg.inv(lhs)
             dq = pinv @ (weights * error)
             if posture_gain != 0.0:  # the null-space term is exactly zero otherwise
                 dq += (identity - pinv @ weighted) @ (posture_gain * (rest - q_arm))
@@ -329,17 +328,3 @@ class ArmKinematics:
             position_error < position_tolerance_m and rotation_error < rotation_tolerance_rad,
             iterations,
         )
-
-
-def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``numpy.linalg.solve(a, b)`` (the same LAPACK dgesv, so the same result) without its
-    per-call overhead; ``a`` must be square and non-singular (damped here)."""
-    _, _, x, info = dgesv(a, b)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"Singular matrix (LAPACK dgesv info {info})")
-    return x
-
-
-def _inverse(a: np.ndarray) -> np.ndarray:
-    """``numpy.linalg.inv(a)`` for a 6x6 ``a`` (it solves ``a x = I`` with dgesv too)."""
-    return _solve(a, _IDENTITY6)
