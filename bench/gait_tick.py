@@ -13,16 +13,24 @@ under different loads can be compared; the load average is printed.
 
 Goals: median <= 10 % and p99 <= 30 % of the 2 ms period.
 
-Usage: bench/gait_tick.py [--seconds 12]
+``--compare REF`` also runs the biped_gait package as it is at git revision REF (extracted to a
+temporary directory with ``git archive``, run in a child process that imports it first), and
+prints both codes' thread CPU per step (runs alternated, ``--rounds`` of each) and the largest
+difference between their joint commands (0 when the optimised code computes the same ones).
+
+Usage: bench/gait_tick.py [--seconds 12] [--compare REF [--rounds 3]]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import pathlib
+import subprocess
 import sys
+import tempfile
 import time
 
 import mujoco
@@ -51,7 +59,12 @@ def phase_of(t: float):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=12.0, help="simulated time [s]")
+    parser.add_argument("--compare", metavar="REF", help="also run biped_gait as at git REF")
+    parser.add_argument("--rounds", type=int, default=3, help="--compare: runs of each")
+    parser.add_argument("--dump", help=argparse.SUPPRESS)  # commands to .npy (for --compare)
     args = parser.parse_args()
+    if args.compare:
+        return compare(args.compare, args.seconds, args.rounds)
     sim = make_sim()
     controller, index = make_controller(sim, arms=False)
     controller.request_stand()
@@ -60,6 +73,7 @@ def main() -> int:
     scratch = mujoco.MjData(sim.model)
     load_before = os.getloadavg()
     fallen = False
+    commands = []
     for k in range(int(round(args.seconds / PERIOD))):
         now = sim.time
         command = phase_of(now)
@@ -73,6 +87,10 @@ def main() -> int:
         if out is not None:
             writer.write(out, int(round(now * 1e9)))
         c1, w1 = time.thread_time(), time.perf_counter()
+        if args.dump and out is not None:
+            commands.append(
+                np.concatenate([out.position, out.velocity, out.effort, out.kp, out.kd])
+            )
         wall.append(w1 - w0)
         cpu.append(c1 - c0)
         if k % 10 == 0:  # reference workload, interleaved: one mj_step of the same model
@@ -84,6 +102,8 @@ def main() -> int:
         sim.step()
         fallen = fallen or sim.has_fallen()
     load_after = os.getloadavg()
+    if args.dump:
+        np.save(args.dump, np.array(commands))
     skip = int(0.5 / PERIOD)  # start-up (first IK solves, caches)
     wall_ms, cpu_ms = np.array(wall[skip:]) * 1e3, np.array(cpu[skip:]) * 1e3
     ref_ms = np.array(reference) * 1e3
@@ -128,6 +148,86 @@ def main() -> int:
         "loadavg": [round(load_before[0], 2), round(load_after[0], 2)],
     }
     print(json.dumps(summary))
+    return 0
+
+
+def compare(ref: str, seconds: float, rounds: int) -> int:
+    """Run this bench on biped_gait at ``ref`` and on the working tree; compare."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="gait_tick_") as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", ref, "src/biped_gait/biped_gait"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        results: dict[str, list] = {"ref": [], "new": []}
+        runs = (("ref", pathlib.Path(tmp) / "src" / "biped_gait"), ("new", None)) * rounds
+        for name, path in runs:  # alternated, so that a change of load hits both alike
+            env = dict(os.environ)
+            if path is not None:
+                env["PYTHONPATH"] = f"{path}{os.pathsep}{env.get('PYTHONPATH', '')}"
+            dump = os.path.join(tmp, f"{name}.npy")
+            run = subprocess.run(
+                [sys.executable, __file__, "--seconds", str(seconds), "--dump", dump],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            summary = json.loads(run.stdout.strip().splitlines()[-1])
+            results[name].append((summary, np.load(dump)))
+    print(
+        f"{'code':24s} {'round':>5s} {'cpu median ms':>14s} {'cpu p99 ms':>11s} "
+        f"{'median/mj_step':>15s} {'load':>12s}"
+    )
+    for name, label in (("ref", f"biped_gait at {ref}"), ("new", "working tree")):
+        for k, (summary, _) in enumerate(results[name]):
+            cpu = summary["cpu"]
+            print(
+                f"{label:24s} {k:5d} {cpu['median_ms']:14.3f} {cpu['p99_ms']:11.3f} "
+                f"{cpu['median_ms'] / summary['mj_step_median_ms']:15.2f} "
+                f"{summary['loadavg'][0]:5.2f}->{summary['loadavg'][1]:5.2f}"
+            )
+    medians = {
+        name: {
+            key: float(np.median([summary["cpu"][key] for summary, _ in results[name]]))
+            for key in ("median_ms", "p99_ms")
+        }
+        | {
+            "median_over_mj_step": float(
+                np.median(
+                    [s["cpu"]["median_ms"] / s["mj_step_median_ms"] for s, _ in results[name]]
+                )
+            )
+        }
+        for name in results
+    }
+    print(
+        f"median over rounds: {ref} {medians['ref']['median_ms']:.3f} ms "
+        f"(p99 {medians['ref']['p99_ms']:.3f}), working tree {medians['new']['median_ms']:.3f} "
+        f"ms (p99 {medians['new']['p99_ms']:.3f}); in mj_steps of the same run: "
+        f"{medians['ref']['median_over_mj_step']:.2f} -> "
+        f"{medians['new']['median_over_mj_step']:.2f}"
+    )
+    ref_summary, ref_commands = results["ref"][0]
+    new_summary, new_commands = results["new"][0]
+    same_shape = ref_commands.shape == new_commands.shape
+    difference = float(np.max(np.abs(ref_commands - new_commands))) if same_shape else math.inf
+    print(f"commands: {new_commands.shape[0]} steps, largest difference {difference:.3g}")
+    print(
+        json.dumps(
+            {
+                "bench": "gait_tick_compare",
+                "ref": ref,
+                "rounds": rounds,
+                "ref_cpu": medians["ref"],
+                "new_cpu": medians["new"],
+                "max_command_difference": difference,
+                "loadavg": [ref_summary["loadavg"][0], new_summary["loadavg"][1]],
+            }
+        )
+    )
     return 0
 
 

@@ -3,12 +3,15 @@ message types)."""
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pinocchio as pin
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import WrenchStamped
 from humanoid_common.cdr import (
     CdrError,
+    CdrWriter,
     JointCommandWriter,
     StampedDoublesWriter,
     read_stamped_doubles,
@@ -59,6 +62,57 @@ def gait_status(report: GaitReport, stamp: int, frame: str) -> GaitStatus:
     msg.cmd_vel.angular.z = float(report.command[2])
     msg.message = report.message
     return msg
+
+
+_STAMP = struct.Struct("<iI")
+_F32 = struct.Struct("<f")
+_U32 = struct.Struct("<I")
+_POINTS = struct.Struct("<21d")  # five points, then the twist
+
+
+class GaitStatusWriter:
+    """The controller's report as serialized humanoid_interfaces/GaitStatus: the bytes
+    rclpy would serialize from :func:`gait_status`, written into a template (the frame is
+    fixed; building the message object cost more than a control step's share)."""
+
+    def __init__(self, frame: str):
+        writer = CdrWriter()
+        writer.header(0, frame)
+        self._codes_at = writer.size
+        writer.u8(0)
+        writer.u8(0)
+        writer.f32(0.0)
+        self._phase_at = writer.size - 4
+        writer.u32(0)
+        self._count_at = writer.size - 4
+        writer.raw(bytes(_POINTS.size), 8)
+        self._points_at = writer.size - _POINTS.size
+        self._template = writer.bytes()  # ends 8-aligned: the message's length follows as is
+        self._values = [0.0] * 21
+
+    def write(self, report: GaitReport, stamp: int) -> bytes:
+        buffer = bytearray(self._template)
+        _STAMP.pack_into(buffer, 4, *divmod(int(stamp), 1_000_000_000))
+        buffer[self._codes_at] = STATE_CODES[report.state]
+        buffer[self._codes_at + 1] = SUPPORT_CODES[report.support]
+        _F32.pack_into(buffer, self._phase_at, float(report.phase))
+        _U32.pack_into(buffer, self._count_at, int(report.step_count))
+        values = self._values
+        for i, xy in enumerate(
+            (report.zmp_planned, report.zmp_measured, report.dcm_planned, report.dcm_measured)
+        ):
+            values[3 * i] = float(xy[0])
+            values[3 * i + 1] = float(xy[1])
+            values[3 * i + 2] = float(xy[2]) if len(xy) > 2 else 0.0
+        com, command = report.com, report.command
+        values[12], values[13] = float(com[0]), float(com[1])
+        values[14] = float(com[2]) if len(com) > 2 else 0.0
+        values[15], values[16], values[20] = float(command[0]), float(command[1]), float(command[2])
+        _POINTS.pack_into(buffer, self._points_at, *values)
+        text = report.message.encode("utf-8") + b"\x00"
+        buffer += _U32.pack(len(text))
+        buffer += text
+        return bytes(buffer)
 
 
 # ---------------------------------------------------------------- serialized inputs and outputs

@@ -73,6 +73,7 @@ class GaitNode(Node):
         self._last_command: bytes | None = None  # serialized JointCommand
         self._command_writer = conv.CommandWriter(SOURCE)
         self._odometry_writer = conv.OdometryWriter(self.params.odom_frame, self.params.base_frame)
+        self._status_writer = conv.GaitStatusWriter(self.params.odom_frame)
         self._period_seen_s = 0.0  # the joint states' period when it disagrees with the rate
         self._reasons = {"joint_states": "", "cmd_vel": ""}
         self._step_times: deque[float] = deque(maxlen=500)
@@ -271,9 +272,7 @@ class GaitNode(Node):
             self._last_command = self._command_writer.write(command, stamp)
             self.pub_command.publish(self._last_command)
         if self._counts["steps"] % self._status_every == 0:
-            self.pub_status.publish(
-                conv.gait_status(self.controller.report, stamp, self.params.odom_frame)
-            )
+            self.pub_status.publish(self._status_writer.write(self.controller.report, stamp))
         if self._counts["steps"] % self._odom_every == 0 and self.controller.state != "idle":
             self.pub_odom.publish(
                 self._odometry_writer.write(self.controller.estimator.state, stamp)
@@ -284,9 +283,7 @@ class GaitNode(Node):
         """While idle no state is processed in lockstep: report the state anyway."""
         if self.controller.state == "idle":
             stamp = self._joints[0] if self._joints is not None else 0
-            self.pub_status.publish(
-                conv.gait_status(self.controller.report, stamp, self.params.odom_frame)
-            )
+            self.pub_status.publish(self._status_writer.write(self.controller.report, stamp))
 
     # ---------------------------------------------------------------------- diagnostics
     def _publish_diagnostics(self) -> None:

@@ -12,8 +12,8 @@ from sensor_msgs.msg import Imu, JointState
 
 from biped_gait import conversions as conv
 from biped_gait.core.estimator import EstimatedState
-from biped_gait.core.outputs import JointCommandOut
-from humanoid_interfaces.msg import JointCommand
+from biped_gait.core.outputs import STATE_CODES, SUPPORT_CODES, GaitReport, JointCommandOut
+from humanoid_interfaces.msg import GaitStatus, JointCommand
 
 
 def test_odometry_carries_the_estimate_in_rep105_frames() -> None:
@@ -77,3 +77,34 @@ def test_inputs_read_from_bytes_equal_rclpy_messages() -> None:
     )
     np.testing.assert_array_equal(msg.kp, [100.0, 150.0])
     np.testing.assert_array_equal(msg.effort, [1.0, 2.0])
+
+
+def test_gait_status_bytes_carry_what_rclpy_serializes() -> None:
+    rng = np.random.default_rng(4)
+    states, supports = list(STATE_CODES), list(SUPPORT_CODES)
+    for i, frame in enumerate(["odom", "", "o", "odom_frame_x", "wörld"]):
+        writer = conv.GaitStatusWriter(frame)
+        for k in range(6):
+            report = GaitReport(
+                state=states[(i + k) % len(states)],
+                support=supports[(i * 3 + k) % len(supports)],
+                phase=float(rng.uniform(0, 1)),
+                step_count=int(rng.integers(0, 10**6)),
+                zmp_planned=rng.normal(size=2),
+                zmp_measured=rng.normal(size=2),
+                dcm_planned=rng.normal(size=2),
+                dcm_measured=rng.normal(size=2),
+                com=rng.normal(size=3),
+                command=rng.normal(size=3),
+                message=["", "walking", "fall detected: damping", "ünïcode ✓", "x" * k][k % 5],
+            )
+            stamp = int(rng.integers(0, 2**40))
+            message = conv.gait_status(report, stamp, frame)
+            raw = writer.write(report, stamp)
+            expected = serialize_message(message)
+            # rclpy leaves its alignment padding uninitialised: compare lengths and contents
+            # (phase is a float32: through the bytes both ways).
+            assert len(raw) == len(expected), (frame, k)
+            assert deserialize_message(raw, GaitStatus) == deserialize_message(
+                expected, GaitStatus
+            ), (frame, k)

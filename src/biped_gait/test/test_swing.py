@@ -67,3 +67,29 @@ def test_heading_takes_the_short_way_round():
 def test_bad_swing_raises(duration, height):
     with pytest.raises(BipedGaitError):
         SwingFoot([0, 0, 0], [0, 0, 0], duration, height)
+
+
+def reference_quintic_step(p0, v0, a0, target, t, s):
+    """The quintic evaluated with numpy on whole arrays (the textbook form)."""
+    d = target - p0 - v0 * t - 0.5 * a0 * t * t
+    dv = -v0 - a0 * t
+    da = -a0
+    c3 = (10.0 * d - 4.0 * dv * t + 0.5 * da * t * t) / t**3
+    c4 = (-15.0 * d + 7.0 * dv * t - da * t * t) / t**4
+    c5 = (6.0 * d - 3.0 * dv * t + 0.5 * da * t * t) / t**5
+    p = p0 + v0 * s + 0.5 * a0 * s * s + c3 * s**3 + c4 * s**4 + c5 * s**5
+    v = v0 + a0 * s + 3.0 * c3 * s * s + 4.0 * c4 * s**3 + 5.0 * c5 * s**4
+    a = a0 + 6.0 * c3 * s + 12.0 * c4 * s * s + 20.0 * c5 * s**3
+    return p, v, a
+
+
+def test_quintic_on_vectors_equals_the_array_formula_bit_for_bit():
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        p0, v0, a0, target = (rng.normal(size=3) for _ in range(4))
+        t = float(rng.uniform(0.003, 0.6))
+        out = quintic_step(p0, v0, a0, target, t, 0.002)
+        want_all = reference_quintic_step(p0, v0, a0, target, t, 0.002)
+        for got, want in zip(out, want_all, strict=True):
+            np.testing.assert_array_equal(got, want)
+            assert got.shape == (3,) and got.dtype == np.float64

@@ -72,6 +72,22 @@ class VelocityCommandFilter:
         self.target = np.zeros(3)
         self.current = np.zeros(3)
         self.last_time: float | None = None
+        self._rates: tuple[VelocityLimits, np.ndarray] | None = None
+
+    def _rate_limits(self) -> np.ndarray:
+        """(linear, linear, angular) acceleration limits, for the limits in force."""
+        cached = self._rates
+        if cached is None or cached[0] is not self.limits:
+            lim = self.limits
+            rates = np.array(
+                [
+                    lim.max_linear_acceleration,
+                    lim.max_linear_acceleration,
+                    lim.max_angular_acceleration,
+                ]
+            )
+            cached = self._rates = (lim, rates)
+        return cached[1]
 
     def set_target(self, command, now: float) -> CommandResult:
         """Offer a new command (vx [m/s], vy [m/s], wz [rad/s]) received at ``now`` [s]."""
@@ -109,9 +125,7 @@ class VelocityCommandFilter:
         target = self.target
         if self.last_time is None or now - self.last_time > lim.timeout:
             target = np.zeros(3)
-        step = np.array(
-            [lim.max_linear_acceleration, lim.max_linear_acceleration, lim.max_angular_acceleration]
-        )
+        step = self._rate_limits()
         self.current += np.clip(target - self.current, -step * dt, step * dt)
         return self.current
 
@@ -122,9 +136,7 @@ class VelocityCommandFilter:
         target = self.target
         if now is not None and (self.last_time is None or now - self.last_time > lim.timeout):
             target = np.zeros(3)
-        reach = np.array(
-            [lim.max_linear_acceleration, lim.max_linear_acceleration, lim.max_angular_acceleration]
-        ) * max(ahead, 0.0)
+        reach = self._rate_limits() * max(ahead, 0.0)
         return self.current + np.clip(target - self.current, -reach, reach)
 
     def is_zero(self, command=None) -> bool:

@@ -138,6 +138,7 @@ class StateEstimator:
         self._anchors: dict = {}
         self._initialised = False
         self._imu_rotation_in_base = robot.imu_in_base.rotation
+        self._velocity = np.zeros(self.model.nv)  # the kinematics pass's (zero base translation)
 
     def reset(self, readings: SensorReadings, base_xy=(0.0, 0.0)) -> None:
         """Start the odometry with the base at ``base_xy`` and the lowest sole on z = 0."""
@@ -173,7 +174,9 @@ class StateEstimator:
         q = self.robot.configuration(st.base_position, rotation, readings.q)
         # One kinematics pass with the base translation at rest: a point's velocity is then
         # relative to the base, so a planted foot's gives minus the base velocity.
-        v = np.concatenate([np.zeros(3), omega_local, readings.dq])
+        v = self._velocity
+        v[3:6] = omega_local
+        v[6:] = readings.dq
         pin.forwardKinematics(model, data, q, v)
         pin.updateFramePlacements(model, data)
         # Contacts with hysteresis on the normal force.

@@ -125,7 +125,8 @@ class WholeBodyIk:
             jac[18:21] = pin.getFrameJacobian(model, data, robot.torso_frame, LWA)[3:]
             torso = data.oMf[robot.torso_frame].rotation
             rhs[18:21, 0] = pin.log3(targets.torso @ torso.T)
-            rhs[15:21, 1] = np.tile(targets.pelvis_rate, 2)
+            rhs[15:18, 1] = targets.pelvis_rate  # the pelvis's and the torso's
+            rhs[18:21, 1] = targets.pelvis_rate
             weighted = jac.T * self._row_weights
             h = weighted @ jac + self._reg
             b = weighted @ rhs

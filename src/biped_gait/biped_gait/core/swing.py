@@ -46,8 +46,26 @@ def quintic_step(
     if remaining <= dt:
         zero = target * 0.0
         return target * 1.0, zero, zero * 1.0
-    t = remaining
-    p0, v0, a0 = position, velocity, acceleration
+    if isinstance(position, np.ndarray) and position.ndim == 1:
+        # Element by element on Python floats: the same operations in the same order as on
+        # the arrays (so the same results), without numpy's per-operation cost on 3-vectors.
+        rows = [
+            _quintic(p0, v0, a0, goal, remaining, dt)
+            for p0, v0, a0, goal in zip(
+                position.tolist(),
+                np.asarray(velocity, dtype=float).tolist(),
+                np.asarray(acceleration, dtype=float).tolist(),
+                np.asarray(target, dtype=float).tolist(),
+                strict=True,
+            )
+        ]
+        p, v, a = zip(*rows, strict=True)
+        return np.array(p), np.array(v), np.array(a)
+    return _quintic(position, velocity, acceleration, target, remaining, dt)
+
+
+def _quintic(p0, v0, a0, target, t: float, s: float):
+    """:func:`quintic_step`'s evaluation (``t`` remaining > ``s`` = dt)."""
     # Coefficients of p(tau) = p0 + v0 tau + a0/2 tau^2 + c3 tau^3 + c4 tau^4 + c5 tau^5.
     d = target - p0 - v0 * t - 0.5 * a0 * t * t
     dv = -v0 - a0 * t
@@ -55,7 +73,6 @@ def quintic_step(
     c3 = (10.0 * d - 4.0 * dv * t + 0.5 * da * t * t) / t**3
     c4 = (-15.0 * d + 7.0 * dv * t - da * t * t) / t**4
     c5 = (6.0 * d - 3.0 * dv * t + 0.5 * da * t * t) / t**5
-    s = dt
     p = p0 + v0 * s + 0.5 * a0 * s * s + c3 * s**3 + c4 * s**4 + c5 * s**5
     v = v0 + a0 * s + 3.0 * c3 * s * s + 4.0 * c4 * s**3 + 5.0 * c5 * s**4
     a = a0 + 6.0 * c3 * s + 12.0 * c4 * s * s + 20.0 * c5 * s**3

@@ -14,6 +14,7 @@ the joint velocity limits.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -22,6 +23,8 @@ import numpy as np
 import pinocchio as pin
 
 from dexterous_hand_ctrl.errors import DexterousHandCtrlError
+
+_IDENTITY6 = np.eye(6)
 
 
 class IkResult(NamedTuple):
@@ -81,6 +84,7 @@ class ArmKinematics:
         self._base = self._frame(base_link)
         self.q = pin.neutral(self.model)
         self.iteration_step_rad = 0.2
+        self._weights: tuple[float, np.ndarray] | None = None
         self._joint_index: dict[str, int] = {}
         for j in range(1, self.model.njoints):
             joint = self.model.joints[j]
@@ -162,7 +166,7 @@ class ArmKinematics:
 
     def _with_arm(self, q_arm: np.ndarray) -> np.ndarray:
         q_arm = np.asarray(q_arm, dtype=float)
-        if q_arm.shape != (len(self.arm_joints),) or not np.all(np.isfinite(q_arm)):
+        if q_arm.shape != (len(self.arm_joints),) or not np.isfinite(q_arm).all():
             raise DexterousHandCtrlError(
                 f"arm joint vector has shape {q_arm.shape}: expected ({len(self.arm_joints)},) "
                 f"finite values [rad] ordered as {self.arm_joints}"
@@ -228,15 +232,23 @@ class ArmKinematics:
             The new arm joints [rad].
         """
         error, jac = self._error_and_jacobian(self._with_arm(q_arm), target)
-        weights = np.array([1.0, 1.0, 1.0, rotation_weight, rotation_weight, rotation_weight])
+        weights = self._task_weights(rotation_weight)
         weighted = jac * weights[:, None]
         lhs = weighted @ weighted.T
-        lhs[np.diag_indices(6)] += damping**2
+        lhs.flat[::7] += damping**2  # the diagonal
         dq = weighted.T @ np.linalg.solve(lhs, weights * error)
-        largest = np.max(np.abs(dq))
+        largest = np.abs(dq).max()
         if largest > self.iteration_step_rad:
             dq *= self.iteration_step_rad / largest
-        return np.clip(q_arm + dq, self.lower, self.upper)
+        return np.minimum(np.maximum(q_arm + dq, self.lower), self.upper)
+
+    def _task_weights(self, rotation_weight: float) -> np.ndarray:
+        """Row weights of the 6D palm task (position 1, rotation ``rotation_weight``)."""
+        cached = self._weights
+        if cached is None or cached[0] != rotation_weight:
+            w = float(rotation_weight)
+            cached = self._weights = (rotation_weight, np.array([1.0, 1.0, 1.0, w, w, w]))
+        return cached[1]
 
     def solve(
         self,
@@ -271,27 +283,38 @@ class ArmKinematics:
         q_start = np.clip(np.asarray(q_arm_start, dtype=float), self.lower, self.upper)
         rest = q_start if q_arm_rest is None else np.asarray(q_arm_rest, dtype=float)
         q_arm = q_start.copy()
-        weights = np.array([1.0, 1.0, 1.0, rotation_weight, rotation_weight, rotation_weight])
+        weights = self._task_weights(rotation_weight)
         identity = np.eye(len(q_arm))
+        regularisation = damping**2 * _IDENTITY6
+        lower, upper, step_rad = self.lower, self.upper, self.iteration_step_rad
+        # One full configuration, its arm joints replaced per iteration (as _with_arm would).
+        q = self._with_arm(q_arm)
+        arm_q = self._arm_q
         iterations = 0
         error = np.zeros(6)
         for iterations in range(1, max_iterations + 1):
-            error, jac = self._error_and_jacobian(self._with_arm(q_arm), target)
+            if iterations > 1:
+                if not np.isfinite(q_arm).all():
+                    self._with_arm(q_arm)  # raises
+                q[arm_q] = q_arm
+            error, jac = self._error_and_jacobian(q, target)
+            e_pos, e_rot = error[:3], error[3:]
             if (
-                np.linalg.norm(error[:3]) < position_tolerance_m
-                and np.linalg.norm(error[3:]) < rotation_tolerance_rad
+                math.sqrt(e_pos.dot(e_pos)) < position_tolerance_m
+                and math.sqrt(e_rot.dot(e_rot)) < rotation_tolerance_rad
             ):
                 iterations -= 1
                 break
             weighted = jac * weights[:, None]
-            lhs = weighted @ weighted.T + damping**2 * np.eye(6)
+            lhs = weighted @ weighted.T + regularisation
             pinv = weighted.T @ np.linalg.inv(lhs)
             dq = pinv @ (weights * error)
-            dq += (identity - pinv @ weighted) @ (posture_gain * (rest - q_arm))
-            largest = np.max(np.abs(dq))
-            if largest > self.iteration_step_rad:  # keep each step in the linear region
-                dq *= self.iteration_step_rad / largest
-            q_arm = np.clip(q_arm + dq, self.lower, self.upper)
+            if posture_gain != 0.0:  # the null-space term is exactly zero otherwise
+                dq += (identity - pinv @ weighted) @ (posture_gain * (rest - q_arm))
+            largest = np.abs(dq).max()
+            if largest > step_rad:  # keep each step in the linear region
+                dq *= step_rad / largest
+            q_arm = np.minimum(np.maximum(q_arm + dq, lower), upper)
             if max_step_rad is not None:
                 q_arm = q_start + np.clip(q_arm - q_start, -max_step_rad, max_step_rad)
         else:
