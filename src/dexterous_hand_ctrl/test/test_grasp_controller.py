@@ -224,6 +224,28 @@ def test_release_opens_and_retracts(rig, hand) -> None:
     check_limits(controller, outputs)
 
 
+def test_a_release_with_the_arm_at_home_only_opens_the_hand(rig, hand) -> None:
+    """After a release (the arm home), a goal rejected before any motion and a second release:
+    nothing to retract. Backing off from home drove the palm into the robot's side."""
+    controller, plant = rig
+    controller.start(goal(hand, lift_height_m=0.0), plant.t)
+    plant.place_object({"thumb": 0.4, "middle": 0.35})
+    plant.run(20.0, until=lambda out: out.outcome is not None)
+    plant.remove_object()
+    controller.start(goal(hand, release=True), plant.t)
+    first = plant.run(10.0, until=lambda out: out.outcome is not None)
+    assert Phase.RETRACT in {out.phase for out in first}  # from the grasp: it backs off
+    home = np.array(first[-1].arm_positions)
+    with pytest.raises(GoalRejected, match="no reachable grasp"):
+        controller.start(goal(hand, position=(0.9, -0.14, 0.0)), plant.t)
+    controller.start(goal(hand, release=True), plant.t)
+    second = plant.run(10.0, until=lambda out: out.outcome is not None)
+    assert second[-1].outcome.success and second[-1].phase is Phase.IDLE
+    assert {out.phase for out in second} <= {Phase.RELEASE, Phase.IDLE}
+    for out in second:
+        assert np.allclose(out.arm_positions, home, atol=1e-6)
+
+
 def test_release_after_a_lift_goes_home_even_if_the_retreat_is_out_of_reach(rig, hand) -> None:
     """A release from high up: the retract path's end may be beyond the arm's reach; the
     release must still end at home (it timed out in RETRACT before)."""

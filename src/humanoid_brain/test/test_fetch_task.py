@@ -43,12 +43,16 @@ class World:
         walking_bias_m=0.0,
         coast_m=0.0,
         coasts=0,
+        push_m=0.0,
     ):
         self.refuse_walks = refuse_walks
         # Detections made while walking are off by this much along x (sway, latency).
         self.walking_bias_m = walking_bias_m
         # The first ``coasts`` stops carry the robot ``coast_m`` on along its heading.
         self.coast_m, self.coasts = coast_m, coasts
+        # A failed grasp pushes the object this far along y (the hand knocked it aside).
+        self.push_m = push_m
+        self.object = OBJECT.copy()
         self.walk_calls = []
         self.vision = []  # pause (False) / resume (True) requests
         self.pose = Pose2D(0.0, 0.0, 0.0)
@@ -63,7 +67,7 @@ class World:
     def inputs(self, t, task, abort=False):
         if t <= self.visible_until:
             bias = np.array([self.walking_bias_m if self.walking else 0.0, 0.0, 0.0])
-            task.observe_target(OBJECT + bias + 0.002 * np.sin(7 * t), t)
+            task.observe_target(self.object + bias + 0.002 * np.sin(7 * t), t)
         grasp_result = release_result = None
         phase = ""
         if self.grasp_started is not None:
@@ -72,6 +76,8 @@ class World:
             phase = "LIFT" if success and elapsed > 0.5 else "CLOSE"
             if elapsed > 1.0:
                 grasp_result = (success, "ok" if success else "no contact")
+                if not success:
+                    self.object = self.object + [0.0, self.push_m, 0.0]
                 self.grasp_outcomes.pop(0)
                 self.grasp_started = None
         if self.release_started is not None and t - self.release_started > 0.5:
@@ -234,6 +240,12 @@ def test_a_retry_near_the_standoff_grasps_again_from_where_it_stands():
     task, states, _ = run(world, config=no_walk_back)
     assert states[-1] is FetchState.DONE and task.fsm.failures == 1
     assert world.log == ["walk", "stop", "grasp", "release", "grasp"]
+    # The hand pushed the object 5 cm aside: the same spot may be out of reach; walk (the new
+    # stand-off is within retry_tolerance_m: without the object check this would not walk).
+    world = World([False, True], coast_m=0.08, coasts=1, push_m=0.05)
+    task, states, _ = run(world, config=no_walk_back)
+    assert states[-1] is FetchState.DONE
+    assert world.log == ["walk", "stop", "grasp", "release", "walk", "stop", "grasp"]
     for coast_m, tolerance_m in ((0.15, 0.05), (0.25, 0.12)):
         world = World([False, True], coast_m=coast_m, coasts=1)
         config = dataclasses.replace(no_walk_back, retry_tolerance_m=tolerance_m)

@@ -7,10 +7,12 @@ the hand and the arm. A goal runs through::
     PRESHAPE -> REACH -> CLOSE -> SQUEEZE -> [LIFT] -> HOLD (goal succeeds after settling)
     release goal:  RELEASE (open) -> RETRACT -> HOME -> IDLE
 
-RETRACT backs the palm off along its approach and up; HOME withdraws the palm toward the body
-(to the home palm's distance ahead of it, at its height) and then moves the arm in joint space
-to its home posture (the one the robot stands and walks with: a robot that walks on after a
-failed grasp must not carry its arm stretched toward the table). RETRACT goes on to HOME when
+A release that finds the arm at its home posture (a goal rejected before any motion, a second
+release) only opens the hand. RETRACT backs the palm off along its approach and up; HOME
+withdraws the palm toward the body (to the home palm's distance ahead of it, at its height)
+and then moves the arm in joint space to its home posture (the one the robot stands and walks
+with: a robot that walks on after a failed grasp must not carry its arm stretched toward the
+table). RETRACT goes on to HOME when
 its path's time is up even short of the path's end (a retreat out of reach, e.g. after a lift).
 
 After a successful grasp the controller stays in HOLD (force regulation and slip reflex on)
@@ -57,6 +59,9 @@ __all__ = [
     "JointInput",
     "Phase",
 ]
+
+#: A release finds the arm at home when every arm joint is this close to the home posture [rad].
+HOME_TOLERANCE_RAD = 0.03
 
 
 class GraspController:
@@ -284,6 +289,16 @@ class GraspController:
             for name, finger in self.fingers.items():
                 finger.move_to(rest[self._slices[name]], self.hand.open_velocity_rad_s)
 
+    def _arm_at_home(self) -> bool:
+        """The measured arm is at its home posture (within ``HOME_TOLERANCE_RAD`` per joint):
+        a release then has nothing to retract. Backing off "along the approach" from home, e.g.
+        after a grasp goal rejected before any motion, drove the palm into the robot's side
+        (whole chain: the robot fell)."""
+        home = self.hand.arm.home_posture if self.hand.arm is not None else None
+        if home is None or self._q_arm.size != len(home):
+            return False
+        return bool(np.max(np.abs(self._q_arm - np.asarray(home))) <= HOME_TOLERANCE_RAD)
+
     def _stop_arm(self) -> None:
         if self.motion is not None:
             self.motion.stop()
@@ -468,7 +483,7 @@ class GraspController:
                 return self._finish(True, "ok"), reflex
         elif phase is Phase.RELEASE:
             if all(f.done_moving for f in self.fingers.values()):
-                if self.motion is None or self.motion.q_cmd is None:
+                if self.motion is None or self.motion.q_cmd is None or self._arm_at_home():
                     self._enter(Phase.IDLE, now)
                     return self._finish(True, "released"), False
                 self._enter(Phase.RETRACT, now)

@@ -86,7 +86,10 @@ class TaskConfig:
         retry_tolerance_m: After a failed attempt, standing within this distance of the
             stand-off (and within the approach's heading tolerance) counts as arrived [m],
             > 0: the failed grasp was made from there (SETTLE does not walk back), and a short
-            walk that starts right after a stop is where the gait falls.
+            walk that starts right after a stop is where the gait falls. Only while the
+            object lies within ``retry_object_moved_m`` of where the failed grasp aimed: an
+            object the hand pushed away may be out of reach from there.
+        retry_object_moved_m: See ``retry_tolerance_m`` [m], > 0.
     """
 
     fsm: FetchConfig = field(
@@ -105,6 +108,7 @@ class TaskConfig:
     settle_tolerance_m: float = 0.07
     max_repositions: int = 0
     retry_tolerance_m: float = 0.12
+    retry_object_moved_m: float = 0.03
 
     def __post_init__(self) -> None:
         for name, low in (("settle_detections", 1), ("max_repositions", 0)):
@@ -118,6 +122,7 @@ class TaskConfig:
             "walk_retry_s",
             "settle_tolerance_m",
             "retry_tolerance_m",
+            "retry_object_moved_m",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0.0):
@@ -203,6 +208,7 @@ class FetchTask:
         self._standing_since: float | None = None
         self.repositions = 0
         self.vision_paused = False  # a pause was requested and no resume since
+        self._grasp_aim: np.ndarray | None = None  # the object where the last grasp aimed
         self.last_reason = ""
 
     # ----------------------------------------------------------------- commands
@@ -219,6 +225,7 @@ class FetchTask:
         self._no_contact_since = None
         self._standing_since = None
         self.repositions = 0
+        self._grasp_aim = None
         self.tracker.end_restart()
         self.last_reason = "started"
         return True
@@ -279,12 +286,16 @@ class FetchTask:
 
     def _retry_arrival(self, approach: ApproachOutput) -> ApproachOutput:
         """A retry that has not walked yet has arrived within ``retry_tolerance_m``."""
+        aim, position = self._grasp_aim, self.tracker.position
         if (
             approach.arrived
             or self.fsm.failures == 0
             or self.walking
             or approach.distance_m > self.config.retry_tolerance_m
             or abs(approach.yaw_error_rad) > self.config.approach.yaw_tolerance_rad
+            or aim is None
+            or position is None
+            or float(np.linalg.norm(position - aim)) > self.config.retry_object_moved_m
         ):
             return approach
         self.approach.reset()
@@ -363,6 +374,8 @@ class FetchTask:
             self._grasp_outcome = None
             self.grasp_running = True
             actions["grasp"] = True
+            if self.tracker.position is not None:
+                self._grasp_aim = self.tracker.position.copy()
         elif state is FetchState.RECOVER:
             actions["cancel"] = self.grasp_running
             actions["release"] = True
