@@ -364,6 +364,8 @@ def test_late_targets_are_placed_with_the_pose_of_their_image(brain: Brain):
     p = goal.object_pose.pose.position
     truth = geometry.apply(geometry.invert(brain.peers.pelvis_in_odom()), OBJECT_ODOM)
     assert np.allclose([p.x, p.y, p.z], truth, atol=0.012)
+    # (the resume of vision at DONE must not reach the next test's stand-ins)
+    assert brain.peers.wait_for_vision_calls(2) == [False, True]
 
 
 def test_grasp_failure_releases_and_retries(brain: Brain):
