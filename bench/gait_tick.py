@@ -28,9 +28,7 @@ import json
 import math
 import os
 import pathlib
-import subprocess
 import sys
-import tempfile
 import time
 
 import mujoco
@@ -39,6 +37,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from _gait_sim import apply, make_controller, make_sim, readings  # noqa: E402
+from _revision import alternate_runs  # noqa: E402
 
 from biped_gait import conversions  # noqa: E402
 
@@ -153,30 +152,7 @@ def main() -> int:
 
 def compare(ref: str, seconds: float, rounds: int) -> int:
     """Run this bench on biped_gait at ``ref`` and on the working tree; compare."""
-    root = pathlib.Path(__file__).resolve().parents[1]
-    with tempfile.TemporaryDirectory(prefix="gait_tick_") as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(root), "archive", ref, "src/biped_gait/biped_gait"],
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        results: dict[str, list] = {"ref": [], "new": []}
-        runs = (("ref", pathlib.Path(tmp) / "src" / "biped_gait"), ("new", None)) * rounds
-        for name, path in runs:  # alternated, so that a change of load hits both alike
-            env = dict(os.environ)
-            if path is not None:
-                env["PYTHONPATH"] = f"{path}{os.pathsep}{env.get('PYTHONPATH', '')}"
-            dump = os.path.join(tmp, f"{name}.npy")
-            run = subprocess.run(
-                [sys.executable, __file__, "--seconds", str(seconds), "--dump", dump],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            summary = json.loads(run.stdout.strip().splitlines()[-1])
-            results[name].append((summary, np.load(dump)))
+    results = alternate_runs(ref, "biped_gait", __file__, ["--seconds", str(seconds)], rounds)
     print(
         f"{'code':24s} {'round':>5s} {'cpu median ms':>14s} {'cpu p99 ms':>11s} "
         f"{'median/mj_step':>15s} {'load':>12s}"

@@ -23,9 +23,7 @@ import json
 import math
 import os
 import pathlib
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -34,6 +32,7 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src" / "dexterous_hand_ctrl" / "test"))
 
+from _revision import alternate_runs  # noqa: E402
 from hand_plant import HandPlant  # noqa: E402
 
 from dexterous_hand_ctrl.core.goal import make_goal  # noqa: E402
@@ -138,30 +137,8 @@ def main() -> int:
 
 def compare(args) -> int:
     """This bench on dexterous_hand_ctrl at ``args.compare`` and on the working tree."""
-    with tempfile.TemporaryDirectory(prefix="hand_tick_") as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", args.compare, "src/dexterous_hand_ctrl"],
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        package = pathlib.Path(tmp) / "src" / "dexterous_hand_ctrl"
-        results: dict[str, list] = {"ref": [], "new": []}
-        for name, path in (("ref", package), ("new", None)) * args.rounds:  # alternated
-            env = dict(os.environ)
-            if path is not None:
-                env["PYTHONPATH"] = f"{path}{os.pathsep}{env.get('PYTHONPATH', '')}"
-            dump = os.path.join(tmp, f"{name}.npy")
-            command = [sys.executable, __file__, "--dt", str(args.dt), "--dump", dump]
-            run = subprocess.run(
-                [*command, "--repeat", str(args.repeat)],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            summary = json.loads(run.stdout.strip().splitlines()[-1])
-            results[name].append((summary, np.load(dump)))
+    arguments = ["--dt", str(args.dt), "--repeat", str(args.repeat)]
+    results = alternate_runs(args.compare, "dexterous_hand_ctrl", __file__, arguments, args.rounds)
     print(f"{'code':28s} {'phase':10s} {'median ms':>10s} {'p99 ms':>8s} {'max ms':>8s}")
     medians = {}
     for name, label in (("ref", f"dexterous_hand_ctrl at {args.compare}"), ("new", "working tree")):
