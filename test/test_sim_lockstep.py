@@ -47,10 +47,17 @@ def run_lockstep(
     steps: int,
     arrivals: dict[int, float] | None = None,
     clocks: list[int] | None = None,
+    targets=None,
     **params,
 ) -> dict[int, tuple[float, ...]]:
     """Run a lockstep sim answered by a deterministic arm controller; return q by stamp (and
-    fill ``arrivals``: wall time [s] by stamp; ``clocks``: the /clock times [ns])."""
+    fill ``arrivals``: wall time [s] by stamp; ``clocks``: the /clock times [ns]).
+    ``targets(t)``: the elbow's and shoulder's position targets for the state at ``t`` [s]."""
+    if targets is None:
+
+        def targets(t: float) -> list[float]:
+            return [1.2 - 0.5 * math.sin(6.0 * t), -0.3 * t]
+
     spec = sim_spec(
         mode="lockstep",
         lockstep_sources=["tester"],
@@ -74,7 +81,7 @@ def run_lockstep(
             command = JointCommand(
                 source="tester",
                 name=["right_elbow_joint", "right_shoulder_pitch_joint"],
-                position=[1.2 - 0.5 * math.sin(6.0 * t), -0.3 * t],
+                position=targets(t),
                 kp=[60.0, 60.0],
                 kd=[2.0, 2.0],
             )
@@ -112,6 +119,44 @@ def test_lockstep_is_deterministic(node_logs: Path) -> None:
     elbow = names.index("right_elbow_joint")
     moved = [abs(first[s][elbow] - first[common[0]][elbow]) for s in common]
     assert max(moved) > 0.05
+
+
+def test_a_command_delay_pipelines_lockstep_deterministically(node_logs: Path) -> None:
+    """``lockstep_command_delay_steps`` 1: the answer to the state at ``t`` acts from the step
+    after ``t + period`` on. The tester commands the elbow to 0.3 rad until 1 s and to 1.3 rad
+    from then on; without the delay the elbow has moved at the next state, with it only one
+    state later. Two delayed runs are identical."""
+    period_ns = 10_000_000
+    jump_ns = 10**9
+
+    def targets(t: float) -> list[float]:
+        return [1.3 if t >= jump_ns * 1e-9 - 1e-6 else 0.3, 0.0]
+
+    runs = {}
+    for name, delay in (("plain", 0), ("delayed", 1), ("delayed_again", 1)):
+        (node_logs / name).mkdir()
+        runs[name] = run_lockstep(
+            node_logs / name,
+            150,
+            targets=targets,
+            control_rate_hz=100.0,
+            lockstep_command_delay_steps=delay,
+        )
+    names = runs["plain"][1]
+    elbow = names.index("right_elbow_joint")
+
+    def moved(run: str, periods: int) -> float:
+        q = runs[run][0]
+        return abs(q[jump_ns + periods * period_ns][elbow] - q[jump_ns][elbow])
+
+    assert moved("plain", 1) > 0.01
+    assert moved("delayed", 1) < 0.2 * moved("plain", 1)
+    assert moved("delayed", 2) > 0.01
+    first, second = runs["delayed"][0], runs["delayed_again"][0]
+    common = sorted(set(first) & set(second))
+    assert len(common) >= 140
+    for stamp in common:
+        assert first[stamp] == second[stamp], f"delayed runs differ at t={stamp / 1e9:.3f} s"
 
 
 def test_lockstep_speed_cap(node_logs: Path) -> None:

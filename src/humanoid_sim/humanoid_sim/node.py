@@ -12,6 +12,7 @@ publishes in a third thread, from a DDS participant of its own (``camera_stream`
 
 from __future__ import annotations
 
+import collections
 import sys
 import threading
 import time
@@ -42,6 +43,7 @@ from humanoid_interfaces.msg import Detection3D, DetectionArray, JointCommand, T
 from humanoid_interfaces.srv import ApplyWrench, ResetSim, SetObjectMass
 from humanoid_sim import ros_conversions as conv
 from humanoid_sim.camera_stream import CameraStream
+from humanoid_sim.core.command_mux import CommandDelayLine
 from humanoid_sim.core.robot_description import load_robot_description
 from humanoid_sim.core.scene import load_scene
 from humanoid_sim.core.simulation import Simulation
@@ -90,6 +92,13 @@ class SimNode(Node):
         self._cv = threading.Condition()
         self._running = True
         self._answered_ns: dict[str, int] = {}
+        # Pipelined lockstep (lockstep_command_delay_steps > 0): the lockstep sources'
+        # commands wait here for the step their stamp names; the recent state stamps say which.
+        lockstep = self.params.mode == "lockstep" and bool(self.params.lockstep_sources)
+        self._delay = self.params.lockstep_command_delay_steps if lockstep else 0
+        self._delayed_sources = frozenset(self.params.lockstep_sources if self._delay else ())
+        self._delay_line = CommandDelayLine()
+        self._stamps: collections.deque[int] = collections.deque(maxlen=self._delay + 1)
         self._steps = 0
         self._counts = {"state": 0, "tactile": 0, "camera": 0, "ground_truth": 0}
         self._lockstep_timeouts = 0
@@ -246,7 +255,10 @@ class SimNode(Node):
                 self._publish(now_ns, outputs)
                 self._steps += 1
                 if lockstep:
-                    self._wait_for_sources(now_ns, outputs)
+                    with self._cv:
+                        self._stamps.append(now_ns)
+                        due_ns = self._stamps[0]  # the state whose answers act from this step
+                    self._wait_for_sources(due_ns, now_ns, outputs)
                 if speed > 0.0:
                     target = wall_start + (self.sim.time + self.sim.control_period - sim_start) / (
                         speed
@@ -261,6 +273,9 @@ class SimNode(Node):
                         break
                     if self.sim.time < sim_start:  # reset happened
                         wall_start, sim_start = time.monotonic(), self.sim.time
+                    elif self._delay:
+                        for targets in self._delay_line.release(due_ns):
+                            self.sim.apply(targets)
                     self.sim.step()
         except Exception as error:  # noqa: BLE001 - report, then let the node shut down
             if rclpy.ok() and self._running:
@@ -268,8 +283,11 @@ class SimNode(Node):
                 raise
             # Shutting down: the context went away under a publish; nothing to report.
 
-    def _wait_for_sources(self, now_ns: int, outputs: dict) -> None:
-        """Block until every lockstep source answered the state stamped ``now_ns``.
+    def _wait_for_sources(self, due_ns: int, now_ns: int, outputs: dict) -> None:
+        """Block until every lockstep source answered the state stamped ``due_ns``: the state
+        just published (``now_ns``), or with ``lockstep_command_delay_steps`` the one that many
+        periods before it (the answers to it arrived while the physics stepped, or arrive
+        now).
 
         The state is published again every ``REPUBLISH_S`` until a source has answered once
         (a state published before discovery completes is lost), and every
@@ -290,7 +308,7 @@ class SimNode(Node):
         next_republish = started + (REPUBLISH_S if self._answer_s == 0.0 else resend_s)
         with self._cv:
             while self._running:
-                missing = [s for s in sources if self._answered_ns.get(s, -1) < now_ns]
+                missing = [s for s in sources if self._answered_ns.get(s, -1) < due_ns]
                 if not missing:
                     took = time.monotonic() - started
                     self._answer_s = (
@@ -304,7 +322,7 @@ class SimNode(Node):
                 if now >= deadline and not never_answered:
                     self._lockstep_timeouts += 1
                     self.get_logger().warn(
-                        f"lockstep: no command from {missing} for t={now_ns / 1e9:.3f} s within "
+                        f"lockstep: no command from {missing} for t={due_ns / 1e9:.3f} s within "
                         f"{self.params.lockstep_timeout_s} s; stepping anyway",
                         throttle_duration_sec=5.0,
                     )
@@ -421,14 +439,18 @@ class SimNode(Node):
             )
         with self._cv:
             try:
-                self.sim.command(
-                    name=msg.name,
-                    position=msg.position,
-                    velocity=msg.velocity,
-                    effort=msg.effort,
-                    kp=msg.kp,
-                    kd=msg.kd,
-                )
+                command = {
+                    "name": msg.name,
+                    "position": msg.position,
+                    "velocity": msg.velocity,
+                    "effort": msg.effort,
+                    "kp": msg.kp,
+                    "kd": msg.kd,
+                }
+                if msg.source in self._delayed_sources:
+                    self._delay_line.hold(msg.stamp_ns, self.sim.check_command(**command))
+                else:
+                    self.sim.command(**command)
             except CommandRejected as error:
                 self.get_logger().warn(
                     f"rejected joint command from {msg.source or 'unnamed source'!r}: {error}",
@@ -447,6 +469,8 @@ class SimNode(Node):
                 if not self.params.hold_stand_on_start:
                     self._go_limp()
                 self._answered_ns.clear()
+                self._delay_line.clear()
+                self._stamps.clear()
                 response.success, response.message = True, f"reset with seed {self.sim.seed}"
             except SimError as error:
                 response.success, response.message = False, str(error)
@@ -482,6 +506,7 @@ class SimNode(Node):
             mux = self.sim.mux
             accepted, rejected, reason = mux.accepted, mux.rejected, mux.last_rejection
             fallen = self.sim.has_fallen()
+            held = len(self._delay_line)
         wall_then, sim_then, counts_then = self._diag_last
         elapsed = max(wall_now - wall_then, 1e-9)
         self._diag_last = (wall_now, sim_now, dict(self._counts))
@@ -508,6 +533,8 @@ class SimNode(Node):
             "last_rejection": reason,
             "lockstep_timeouts": str(self._lockstep_timeouts),
             "lockstep_resends": str(self._resends),
+            "command_delay_steps": str(self._delay),
+            "commands_held": str(held),
             "robot_fallen": str(fallen).lower(),
             "camera_frames": str(self._counts["camera"]),
         }

@@ -105,6 +105,18 @@ PARAMETERS = (
         maximum=600.0,
     ),
     ParamSpec(
+        "lockstep_command_delay_steps",
+        0,
+        "Lockstep: control periods between a state and the step from which the lockstep "
+        "sources' answers to it act. 0: the simulator waits for the answers to each state "
+        "before stepping (no latency; physics and controllers take turns). 1: pipelined, the "
+        "physics of one period runs while the controllers answer the state before it (one "
+        "period of command latency, like a real robot's control bus; the chain runs faster on "
+        "few cores). Deterministic either way: a command acts at the step its stamp names",
+        minimum=0,
+        maximum=10,
+    ),
+    ParamSpec(
         "lockstep_max_real_time_factor",
         0.0,
         "Lockstep: never step faster than this many times real time (0: as fast as the "
@@ -165,6 +177,7 @@ class SimParams:
     lockstep_timeout_s: float
     lockstep_resend_s: float
     lockstep_max_real_time_factor: float
+    lockstep_command_delay_steps: int
     hold_stand_on_start: bool
     diagnostics_rate_hz: float
     max_kp: float
@@ -224,6 +237,7 @@ def validate(values: dict) -> SimParams:
         lockstep_timeout_s=float(values["lockstep_timeout_s"]),
         lockstep_resend_s=float(values["lockstep_resend_s"]),
         lockstep_max_real_time_factor=float(values["lockstep_max_real_time_factor"]),
+        lockstep_command_delay_steps=int(values["lockstep_command_delay_steps"]),
         hold_stand_on_start=bool(values["hold_stand_on_start"]),
         diagnostics_rate_hz=float(values["diagnostics_rate_hz"]),
         max_kp=float(values["max_kp"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from humanoid_sim.core.command_mux import JointCommandMux
+from humanoid_sim.core.command_mux import CommandDelayLine, JointCommandMux
 from humanoid_sim.errors import CommandRejected, SimError
 
 JOINTS = ("hip", "knee", "ankle", "shoulder", "elbow")
@@ -184,3 +184,30 @@ def test_actuator_inputs_implement_the_pd_law():
         expected = mux.effort + mux.kp * (mux.position - q) + mux.kd * (mux.velocity - dq)
         np.testing.assert_allclose(actuator_force, expected, rtol=1e-12, atol=1e-9)
     assert mux.accepted == 20
+
+
+def test_the_delay_line_releases_by_stamp_whatever_the_arrival_order() -> None:
+    mux = JointCommandMux(["a", "b"])
+    line = CommandDelayLine()
+
+    def targets(value: float):
+        return mux.check(name=["a"], position=[value])
+
+    line.hold(30, targets(3.0))
+    line.hold(10, targets(1.0))
+    line.hold(20, targets(2.0))
+    line.hold(10, targets(1.5))  # the same stamp again: after the first, in arrival order
+    assert line.release(5) == []
+    assert [t.position[0] for t in line.release(20)] == [1.0, 1.5, 2.0]
+    assert len(line) == 1
+    assert line.release(20) == []
+    line.clear()
+    assert line.release(10**9) == [] and len(line) == 0
+
+
+def test_check_counts_a_rejection_and_applies_nothing() -> None:
+    mux = JointCommandMux(["a", "b"])
+    with pytest.raises(CommandRejected, match="non-finite"):
+        mux.check(name=["a"], position=[float("nan")])
+    assert mux.rejected == 1 and mux.accepted == 0
+    assert mux.position[0] == 0.0

@@ -135,18 +135,26 @@ class JointCommandMux:
         self.last_update[i] = now
         self.accepted += 1
 
+    def check(self, **command) -> JointTargets:
+        """Validate a command, counting a rejection (see :meth:`validate`).
+
+        Raises:
+            CommandRejected: The command was rejected (and counted).
+        """
+        try:
+            return self.validate(**command)
+        except CommandRejected as error:
+            self.rejected += 1
+            self.last_rejection = str(error)
+            raise
+
     def submit(self, now: float, **command) -> JointTargets:
         """Validate and apply a command, counting rejections.
 
         Raises:
             CommandRejected: The command was rejected (and counted); nothing was applied.
         """
-        try:
-            targets = self.validate(**command)
-        except CommandRejected as error:
-            self.rejected += 1
-            self.last_rejection = str(error)
-            raise
+        targets = self.check(**command)
         self.apply(targets, now)
         return targets
 
@@ -158,3 +166,40 @@ class JointCommandMux:
         """
         ctrl = self.effort + self.kp * self.position + self.kd * self.velocity
         return ctrl, -self.kp, -self.kd
+
+
+class CommandDelayLine:
+    """Validated commands held until the step that applies them (pipelined lockstep).
+
+    A command answering the state stamped ``t`` is released once the simulation is about to
+    step from a state stamped later than ``t`` by the delay: with a delay of one control period
+    the physics of step ``k`` runs while the controllers compute their answers to state ``k``,
+    and those answers act from step ``k + 1`` on. Whatever the order in which commands arrive,
+    each is applied at the step its stamp names, so a run stays deterministic.
+    """
+
+    def __init__(self) -> None:
+        self._held: list[tuple[int, int, JointTargets]] = []  # (stamp, arrival, targets)
+        self._arrivals = 0
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def hold(self, stamp_ns: int, targets: JointTargets) -> None:
+        """Keep ``targets``, answering the state stamped ``stamp_ns``, for later."""
+        self._arrivals += 1
+        self._held.append((stamp_ns, self._arrivals, targets))
+
+    def release(self, up_to_ns: int) -> list[JointTargets]:
+        """The held commands stamped at or before ``up_to_ns``, oldest stamp first (commands
+        with the same stamp in their order of arrival); they are no longer held."""
+        due = [item for item in self._held if item[0] <= up_to_ns]
+        if not due:
+            return []
+        self._held = [item for item in self._held if item[0] > up_to_ns]
+        due.sort(key=lambda item: (item[0], item[1]))
+        return [targets for _, _, targets in due]
+
+    def clear(self) -> None:
+        """Drop every held command (a reset)."""
+        self._held.clear()

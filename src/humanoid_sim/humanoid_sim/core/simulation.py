@@ -208,6 +208,19 @@ class Simulation:
         self._write_actuators()
         return targets
 
+    def check_command(self, **command) -> JointTargets:
+        """Validate a command without applying it (for :meth:`apply`; rejections counted).
+
+        Raises:
+            CommandRejected: With the reason.
+        """
+        return self.mux.check(**command)
+
+    def apply(self, targets: JointTargets) -> None:
+        """Apply targets from :meth:`check_command`."""
+        self.mux.apply(targets, self.time)
+        self._write_actuators()
+
     def _write_actuators(self) -> None:
         ctrl, bias_kp, bias_kd = self.mux.actuator_inputs()
         self.data.ctrl[:] = ctrl
