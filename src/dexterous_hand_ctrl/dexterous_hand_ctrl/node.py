@@ -200,7 +200,11 @@ class HandControllerNode(Node):
         self._pending = None
         self._answered_ns = stamp_ns
         self._counts["idle_answers"] += 1
-        if self.params.command_when_idle and self._last_command is not None:
+        if (
+            self.params.command_when_idle
+            and self.params.idle_command_every_state
+            and self._last_command is not None
+        ):
             self._last_command = restamp(self._last_command, stamp_ns)
             self.pub_command.publish(self._last_command)
         return True

@@ -51,6 +51,13 @@ PARAMETERS = (
         "simulator's lockstep)",
     ),
     ParamSpec(
+        "idle_command_every_state",
+        True,
+        "With command_when_idle: while idle, re-send the held command with every joint state "
+        "(restamped; a lockstep source must), or false: only when the idle controller steps "
+        "(every idle_step_period_s), for a hand nothing waits for",
+    ),
+    ParamSpec(
         "idle_step_period_s",
         0.05,
         "While idle (no goal), step the controller this often (sim/ROS time) and answer the "
@@ -167,6 +174,7 @@ class HandParams:
     command_topic: str
     odometry_topic: str
     command_when_idle: bool
+    idle_command_every_state: bool
     sync_wait_s: float
     idle_step_period_s: float
     default_object_extent_m: float
@@ -241,6 +249,7 @@ def validate(values: dict) -> HandParams:
         command_topic=str(values["command_topic"]),
         odometry_topic=str(values["odometry_topic"]),
         command_when_idle=bool(values["command_when_idle"]),
+        idle_command_every_state=bool(values["idle_command_every_state"]),
         sync_wait_s=float(values["sync_wait_s"]),
         idle_step_period_s=float(values["idle_step_period_s"]),
         default_object_extent_m=float(values["default_object_extent_m"]),
