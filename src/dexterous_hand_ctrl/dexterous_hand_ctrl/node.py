@@ -84,9 +84,10 @@ class HandControllerNode(Node):
             ContactArray, params.contacts_topic, self._on_contacts, LATEST, raw=True
         )
         # Frames are only monitored (rate, age): taken serialized, never deserialized.
-        self.create_subscription(
-            TactileFrame, params.frames_topic, self._on_frame, BEST_EFFORT, raw=True
-        )
+        if params.frames_topic:
+            self.create_subscription(
+                TactileFrame, params.frames_topic, self._on_frame, BEST_EFFORT, raw=True
+            )
         self._odometry = None  # serialized Odometry, read when a goal needs it
         if params.odometry_topic:
             self.create_subscription(
@@ -432,8 +433,9 @@ class HandControllerNode(Node):
             "steps": str(steps),
             "idle_answers": str(self._counts["idle_answers"]),
             "contacts_received": str(self._counts["contacts"]),
-            "frames_received": str(self._counts["frames"]),
         }
+        if self.params.frames_topic:
+            values["frames_received"] = str(self._counts["frames"])
         if self._frame_stamp is not None:
             values["last_frame_stamp_s"] = f"{self._frame_stamp:.3f}"
         if count:

@@ -36,7 +36,13 @@ PARAMETERS = (
     ),
     ParamSpec("joint_states_topic", "/joint_states", "Joint state input (sensor_msgs/JointState)"),
     ParamSpec("contacts_topic", "tactile/contacts", "Tactile contacts (ContactArray), per pad"),
-    ParamSpec("frames_topic", "tactile/frames", "Tactile frames (TactileFrame), monitored"),
+    ParamSpec(
+        "frames_topic",
+        "",
+        "Tactile frames (TactileFrame) to monitor (count and last stamp on /diagnostics); "
+        "empty: not monitored (a wake-up per frame for figures the tactile driver's own "
+        "diagnostics give)",
+    ),
     ParamSpec("command_topic", "/joint_command", "Joint command output (JointCommand)"),
     ParamSpec(
         "odometry_topic",
