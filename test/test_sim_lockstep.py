@@ -125,7 +125,8 @@ def test_a_command_delay_pipelines_lockstep_deterministically(node_logs: Path) -
     """``lockstep_command_delay_steps`` 1: the answer to the state at ``t`` acts from the step
     after ``t + period`` on. The tester commands the elbow to 0.3 rad until 1 s and to 1.3 rad
     from then on; without the delay the elbow has moved at the next state, with it only one
-    state later. Two delayed runs are identical."""
+    state later. Two delayed runs, the source named in ``lockstep_delayed_sources`` or all
+    sources by default, are identical."""
     period_ns = 10_000_000
     jump_ns = 10**9
 
@@ -133,7 +134,11 @@ def test_a_command_delay_pipelines_lockstep_deterministically(node_logs: Path) -
         return [1.3 if t >= jump_ns * 1e-9 - 1e-6 else 0.3, 0.0]
 
     runs = {}
-    for name, delay in (("plain", 0), ("delayed", 1), ("delayed_again", 1)):
+    for name, delay, delayed in (
+        ("plain", 0, [""]),
+        ("delayed", 1, ["tester"]),  # the source named
+        ("delayed_again", 1, [""]),  # every lockstep source
+    ):
         (node_logs / name).mkdir()
         runs[name] = run_lockstep(
             node_logs / name,
@@ -141,6 +146,7 @@ def test_a_command_delay_pipelines_lockstep_deterministically(node_logs: Path) -
             targets=targets,
             control_rate_hz=100.0,
             lockstep_command_delay_steps=delay,
+            lockstep_delayed_sources=delayed,
         )
     names = runs["plain"][1]
     elbow = names.index("right_elbow_joint")

@@ -96,7 +96,8 @@ class SimNode(Node):
         # commands wait here for the step their stamp names; the recent state stamps say which.
         lockstep = self.params.mode == "lockstep" and bool(self.params.lockstep_sources)
         self._delay = self.params.lockstep_command_delay_steps if lockstep else 0
-        self._delayed_sources = frozenset(self.params.lockstep_sources if self._delay else ())
+        delayed = self.params.lockstep_delayed_sources or self.params.lockstep_sources
+        self._delayed_sources = frozenset(delayed if self._delay else ())
         self._delay_line = CommandDelayLine()
         self._stamps: collections.deque[int] = collections.deque(maxlen=self._delay + 1)
         self._steps = 0
@@ -284,10 +285,9 @@ class SimNode(Node):
             # Shutting down: the context went away under a publish; nothing to report.
 
     def _wait_for_sources(self, due_ns: int, now_ns: int, outputs: dict) -> None:
-        """Block until every lockstep source answered the state stamped ``due_ns``: the state
-        just published (``now_ns``), or with ``lockstep_command_delay_steps`` the one that many
-        periods before it (the answers to it arrived while the physics stepped, or arrive
-        now).
+        """Block until every lockstep source answered the state just published (``now_ns``),
+        or, for a source with ``lockstep_command_delay_steps``, the one that many periods
+        before it (``due_ns``; its answer arrived while the physics stepped, or arrives now).
 
         The state is published again every ``REPUBLISH_S`` until a source has answered once
         (a state published before discovery completes is lost), and every
@@ -308,7 +308,12 @@ class SimNode(Node):
         next_republish = started + (REPUBLISH_S if self._answer_s == 0.0 else resend_s)
         with self._cv:
             while self._running:
-                missing = [s for s in sources if self._answered_ns.get(s, -1) < due_ns]
+                missing = [
+                    s
+                    for s in sources
+                    if self._answered_ns.get(s, -1)
+                    < (due_ns if s in self._delayed_sources else now_ns)
+                ]
                 if not missing:
                     took = time.monotonic() - started
                     self._answer_s = (
@@ -322,7 +327,7 @@ class SimNode(Node):
                 if now >= deadline and not never_answered:
                     self._lockstep_timeouts += 1
                     self.get_logger().warn(
-                        f"lockstep: no command from {missing} for t={due_ns / 1e9:.3f} s within "
+                        f"lockstep: no command from {missing} for t={now_ns / 1e9:.3f} s within "
                         f"{self.params.lockstep_timeout_s} s; stepping anyway",
                         throttle_duration_sec=5.0,
                     )

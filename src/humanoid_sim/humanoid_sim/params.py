@@ -117,6 +117,11 @@ PARAMETERS = (
         maximum=10,
     ),
     ParamSpec(
+        "lockstep_delayed_sources",
+        [""],
+        "The lockstep sources lockstep_command_delay_steps applies to; empty: all of them",
+    ),
+    ParamSpec(
         "lockstep_max_real_time_factor",
         0.0,
         "Lockstep: never step faster than this many times real time (0: as fast as the "
@@ -178,6 +183,7 @@ class SimParams:
     lockstep_resend_s: float
     lockstep_max_real_time_factor: float
     lockstep_command_delay_steps: int
+    lockstep_delayed_sources: tuple[str, ...]
     hold_stand_on_start: bool
     diagnostics_rate_hz: float
     max_kp: float
@@ -221,6 +227,12 @@ def validate(values: dict) -> SimParams:
                 f"parameter '{name}': {rate} Hz is above control_rate_hz "
                 f"{values['control_rate_hz']} Hz"
             )
+    sources = [s for s in values["lockstep_sources"] if s]
+    strangers = [s for s in values["lockstep_delayed_sources"] if s and s not in sources]
+    if strangers:
+        raise ParameterError(
+            f"parameter 'lockstep_delayed_sources': {strangers} are not lockstep_sources {sources}"
+        )
     return SimParams(
         robot_description=_resolve(values["robot_description"], "robot_description"),
         scene=_resolve(values["scene"], "scene"),
@@ -238,6 +250,7 @@ def validate(values: dict) -> SimParams:
         lockstep_resend_s=float(values["lockstep_resend_s"]),
         lockstep_max_real_time_factor=float(values["lockstep_max_real_time_factor"]),
         lockstep_command_delay_steps=int(values["lockstep_command_delay_steps"]),
+        lockstep_delayed_sources=tuple(s for s in values["lockstep_delayed_sources"] if s),
         hold_stand_on_start=bool(values["hold_stand_on_start"]),
         diagnostics_rate_hz=float(values["diagnostics_rate_hz"]),
         max_kp=float(values["max_kp"]),

@@ -79,6 +79,11 @@ def test_good_non_default_values_validate(tmp_path):
         ({"max_kp": -1.0}, "max_kp"),
         ({"robot_description": "config/robots/no_such_robot.yaml"}, "robot_description"),
         ({"scene": "/nonexistent/scene.yaml"}, "scene"),
+        ({"lockstep_command_delay_steps": -1}, "lockstep_command_delay_steps"),
+        (
+            {"lockstep_sources": ["gait"], "lockstep_delayed_sources": ["hand"]},
+            "lockstep_delayed_sources",
+        ),
     ],
 )
 def test_bad_value_names_the_parameter(changes, parameter):
