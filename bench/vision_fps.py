@@ -19,7 +19,14 @@ node's own stage times from /diagnostics.
 Both parts print the load average (machines are shared). Target (issue): decode -> detect ->
 3D -> publish <= 15 ms per frame on one core; 30 fps sustained without backlog.
 
+``--compare REF`` runs part 1 only, for the vision_node package as it is at git revision REF
+(extracted with ``git archive``, imported first by a child process) and for the working tree,
+alternating ``--rounds`` runs of each, and prints both codes' stage medians, the per-round
+ratios new / ref, the load average and whether the two codes' detections (class, score, box,
+3D position, size, variance of every frame) are identical.
+
 Usage: bench/vision_fps.py [--frames 300] [--seconds 20] [--rate-hz 30] [--models DIR]
+                           [--compare REF [--rounds 3]]
 (``--models``: a folder holding ``scene_objects.onnx`` and ``scene_objects.yaml`` for part 1.)
 """
 
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import pathlib
 import subprocess
@@ -37,6 +45,8 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "test"))
+
+from _revision import alternate_runs  # noqa: E402
 
 from harness.domain import configure_environment  # noqa: E402
 
@@ -91,8 +101,23 @@ def render_messages(count: int):
     return messages
 
 
-def part_one(messages, frames: int, core: int, models: str | None = None) -> dict:
-    """Per-stage cost in this process, pinned to ``core``."""
+def detection_rows(index: int, detections) -> list[list[float]]:
+    """One row per detection: frame, class, score, box, 3D position, size, variance (NaN
+    where not localised), to compare two codes' outputs."""
+    rows = []
+    for d in detections:
+        position = d.position if d.position is not None else (float("nan"),) * 3
+        size = d.size if d.size is not None else (float("nan"),) * 3
+        box = (d.box.center_x, d.box.center_y, d.box.width, d.box.height)
+        rows.append([index, d.class_id, d.score, *box, *position, *size, d.position_variance])
+    return rows
+
+
+def part_one(
+    messages, frames: int, core: int, models: str | None = None, outputs: list | None = None
+) -> dict:
+    """Per-stage cost in this process, pinned to ``core``; the detections of the measured
+    frames are appended to ``outputs`` (see :func:`detection_rows`) when given."""
     import rclpy
     from geometry_msgs.msg import PoseStamped
     from rclpy.serialization import deserialize_message
@@ -144,6 +169,8 @@ def part_one(messages, frames: int, core: int, models: str | None = None) -> dic
         published_cpu = time.thread_time()
         if index < 10:  # warm-up
             continue
+        if outputs is not None:
+            outputs.extend(detection_rows(index, result.detections))
         for stage, value in (
             ("decode", decoded - start),
             ("detect", result.detect_s),
@@ -257,13 +284,27 @@ def main() -> int:
     parser.add_argument(
         "--models", default=None, help="model folder for part 1 (default: the shipped one)"
     )
+    parser.add_argument("--compare", metavar="REF", help="part 1 of vision_node at git REF too")
+    parser.add_argument("--rounds", type=int, default=3, help="--compare: runs of each")
+    parser.add_argument("--dump", help=argparse.SUPPRESS)  # part 1 only, detections to .npy
     args = parser.parse_args()
+    if args.compare:
+        return compare(args)
     configure_environment()
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
     cores = sorted(os.sched_getaffinity(0))
     node_core, bench_core = cores[0], cores[-1]
     load_before = os.getloadavg()
     messages = render_messages(args.scenes)
+    if args.dump:
+        outputs: list = []
+        one = part_one(messages, args.frames, node_core, args.models, outputs)
+        import numpy as np
+
+        np.save(args.dump, np.array(outputs, dtype=np.float64).reshape(-1, 14))
+        loads = [round(v, 2) for v in (*load_before, *os.getloadavg())]
+        print(json.dumps({"bench": "vision_fps_part_one", "one_core": one, "loadavg": loads}))
+        return 0
     one = part_one(messages, args.frames, node_core, args.models)
     load_middle = os.getloadavg()
     two = part_two(messages, args.seconds, args.rate_hz, (node_core, bench_core))
@@ -303,6 +344,62 @@ def main() -> int:
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
     }
     print(json.dumps(result))
+    return 0
+
+
+def compare(args) -> int:
+    """Part 1 with vision_node at ``args.compare`` and with the working tree, alternated."""
+    import numpy as np
+
+    arguments = ["--frames", str(args.frames), "--scenes", str(args.scenes)]
+    if args.models:
+        arguments += ["--models", args.models]
+    results = alternate_runs(args.compare, "vision_node", __file__, arguments, args.rounds)
+    stages = list(results["new"][0][0]["one_core"])
+    labels = {"ref": f"at {args.compare}", "new": "working tree"}
+    print(f"part 1 medians [ms], {args.rounds} alternated runs each ({args.frames} frames)")
+    print(f"{'stage':<12}" + "".join(f"{labels[n]:>16}" for n in labels) + f"{'new / ref':>24}")
+    summary = {}
+    for stage in stages:
+        values = {n: [s["one_core"][stage]["median"] for s, _ in results[n]] for n in labels}
+        ratios = [b / a for a, b in zip(values["ref"], values["new"], strict=True) if a > 0]
+        summary[stage] = {
+            **{n: float(np.median(v)) for n, v in values.items()},
+            "ratios": [round(r, 3) for r in ratios],
+        }
+        print(
+            f"{stage:<12}"
+            + "".join(f"{float(np.median(values[n])):>16.3f}" for n in labels)
+            + f"{' '.join(f'{r:.2f}' for r in ratios):>24}"
+        )
+    ref_rows, new_rows = results["ref"][0][1], results["new"][0][1]
+    same_shape = ref_rows.shape == new_rows.shape
+    identical = same_shape and bool(np.array_equal(ref_rows, new_rows, equal_nan=True))
+    difference = (
+        float(np.nanmax(np.abs(ref_rows - new_rows), initial=0.0)) if same_shape else math.inf
+    )
+    loads = [s["loadavg"] for n in labels for s, _ in results[n]]
+    low = min(min(v) for v in loads)
+    high = max(max(v) for v in loads)
+    print(
+        f"detections: {new_rows.shape[0]} (ref {ref_rows.shape[0]}), "
+        f"{'identical' if identical else f'largest difference {difference:.3g}'}; "
+        f"load average {low:.2f}-{high:.2f} (1, 5, 15 min, before and after each run)"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "vision_fps_compare",
+                "ref": args.compare,
+                "rounds": args.rounds,
+                "stages_ms_median": summary,
+                "detections": int(new_rows.shape[0]),
+                "identical": identical,
+                "max_difference": difference,
+                "loadavg_range": [low, high],
+            }
+        )
+    )
     return 0
 
 
