@@ -149,7 +149,7 @@ def localize(
     inner_rows = np.abs(rows - box.center_y) <= 0.5 * box.height * params.inner_fraction
     inner_cols = np.abs(cols - box.center_x) <= 0.5 * box.width * params.inner_fraction
     inner = valid & inner_rows[:, None] & inner_cols[None, :]
-    reference = float(np.median(patch[inner] if np.any(inner) else patch[valid]))
+    reference = float(_median(patch[inner] if np.any(inner) else patch[valid]))
     width_m = box.width * reference / intrinsics.fx
     height_m = box.height * reference / intrinsics.fy
     tolerance = max(params.min_tolerance_m, params.depth_tolerance * max(width_m, height_m))
@@ -170,7 +170,7 @@ def localize(
     xyz[0] /= intrinsics.fx
     np.multiply(rows[row_index] - intrinsics.cy, z, out=xyz[1])
     xyz[1] /= intrinsics.fy
-    surface = np.median(xyz, axis=1)
+    surface = _median(xyz)
     extent_x = box.width * surface[2] / intrinsics.fx
     extent_y = box.height * surface[2] / intrinsics.fy
     low, high = np.percentile(z, (10.0, 90.0))
@@ -181,8 +181,20 @@ def localize(
         a, b, c = offset_model
         offset = max(0.0, a * min(extent_x, extent_y) + b * spread_m + c)
     position = surface + offset * surface / np.linalg.norm(surface)
-    spread = 1.4826 * float(np.median(np.abs(z - surface[2])))
+    spread = 1.4826 * float(_median(np.abs(z - surface[2])))
     variance = spread**2 / points + (0.5 * offset) ** 2
     return Localization(
         position, np.array([extent_x, extent_y, extent_x]), variance, points, spread_m
     )
+
+
+def _median(values: np.ndarray) -> np.ndarray:
+    """Median along the last axis of float64 values without NaN: what ``np.median`` returns
+    (the middle value, or the mean ``(a + b) / 2`` of the two middle ones), without its
+    generic checks (a third of this function's cost on a few detections)."""
+    count = values.shape[-1]
+    half = count // 2
+    if count % 2:
+        return np.partition(values, half, axis=-1)[..., half]
+    ordered = np.partition(values, (half - 1, half), axis=-1)
+    return (ordered[..., half - 1] + ordered[..., half]) / 2.0

@@ -49,6 +49,18 @@ def load_session(path, threads: int):
         raise ModelError(f"model file {path} cannot be loaded by onnxruntime: {message}") from error
 
 
+def image_blob(image: np.ndarray) -> np.ndarray:
+    """``[1, 3, H, W]`` float32 of an (H, W, 3) uint8 image, scaled by 1/255.
+
+    The same values as ``cv2.dnn.blobFromImage(image, scalefactor=1 / 255)`` (each byte times
+    float32(1/255)) at a tenth of its cost: one strided copy into planes, one multiply.
+    """
+    blob = np.empty((1, 3, image.shape[0], image.shape[1]), np.float32)
+    blob[0] = image.transpose(2, 0, 1)
+    blob *= np.float32(1.0 / 255.0)
+    return blob
+
+
 class OnnxDetector(Detector):
     """An ONNX model whose first input is an image ``[1, 3, H, W]`` (RGB in [0, 1])."""
 
@@ -94,8 +106,7 @@ class OnnxDetector(Detector):
         canvas = self._canvas
         resized = cv2.resize(rgb, (box.width, box.height), interpolation=cv2.INTER_AREA)
         canvas[box.pad_y : box.pad_y + box.height, box.pad_x : box.pad_x + box.width] = resized
-        blob = cv2.dnn.blobFromImage(canvas, scalefactor=1.0 / 255.0)
-        return blob, box
+        return image_blob(canvas), box
 
     def run(self, blob: np.ndarray) -> list[np.ndarray]:
         """Raw inference on the image alone; see :meth:`run_feeds`."""

@@ -1,0 +1,91 @@
+"""The per-frame fast paths give exactly what the generic numpy / OpenCV calls they replace give."""
+
+import cv2
+import numpy as np
+import pytest
+
+from vision_node.core.localize import _median
+from vision_node.core.nms import PAIRWISE_MAX, box_iou, non_max_suppression, pairwise_iou
+from vision_node.detectors.crops import row_medians
+from vision_node.detectors.onnx_detector import image_blob
+
+
+def greedy_nms(boxes, scores, iou_threshold, max_detections):
+    """Reference NMS: one box against the remaining ones at a time."""
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size and len(keep) < max_detections:
+        best, rest = order[0], order[1:]
+        keep.append(int(best))
+        order = rest[box_iou(boxes[best], boxes[rest]) <= iou_threshold]
+    return keep
+
+
+def random_boxes(rng, count):
+    corner = rng.uniform(0.0, 300.0, (count, 2))
+    size = rng.uniform(0.0, 80.0, (count, 2))
+    size[rng.random(count) < 0.1] = 0.0  # degenerate boxes: zero area
+    boxes = np.hstack([corner, corner + size])
+    boxes[rng.random(count) < 0.2] = boxes[0]  # exact duplicates
+    return boxes
+
+
+def test_image_blob_is_blob_from_image_for_every_byte_value():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    image[0, :, :] = np.arange(256, dtype=np.uint8)[: 53 * 3].reshape(1, 53, 3)[0, :53]
+    image[1:6, 0, 0] = (0, 1, 127, 254, 255)
+    expected = cv2.dnn.blobFromImage(image, scalefactor=1.0 / 255.0)
+    blob = image_blob(image)
+    assert blob.dtype == np.float32 and blob.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(blob, expected)
+    every = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2)
+    np.testing.assert_array_equal(
+        image_blob(every), cv2.dnn.blobFromImage(every, scalefactor=1.0 / 255.0)
+    )
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 40, PAIRWISE_MAX, PAIRWISE_MAX + 30])
+@pytest.mark.parametrize("iou_threshold", [0.0, 0.3, 0.45, 1.0])
+def test_nms_keeps_what_the_one_at_a_time_greedy_nms_keeps(count, iou_threshold):
+    rng = np.random.default_rng(count)
+    boxes = random_boxes(rng, count)
+    scores = rng.random(count)
+    scores[rng.random(count) < 0.3] = 0.5  # ties: the stable order decides
+    for max_detections in (1, 5, count):
+        kept = non_max_suppression(boxes, scores, iou_threshold, max_detections)
+        assert kept.tolist() == greedy_nms(boxes, scores, iou_threshold, max_detections)
+
+
+def test_pairwise_iou_rows_are_box_iou():
+    boxes = random_boxes(np.random.default_rng(5), 60)
+    matrix = pairwise_iou(boxes)
+    for index in range(len(boxes)):
+        np.testing.assert_array_equal(matrix[index], box_iou(boxes[index], boxes))
+
+
+def test_row_medians_are_numpy_medians_of_the_masked_values():
+    rng = np.random.default_rng(1)
+    for trial in range(300):
+        rows, columns = int(rng.integers(1, 10)), int(rng.integers(1, 300))
+        values = rng.uniform(0.1, 5.0, (rows, columns)).astype(np.float32)
+        if trial % 3 == 0:
+            values = np.round(values, 1)  # repeated values
+        mask = rng.random((rows, columns)) < rng.random()
+        medians = row_medians(values, mask)
+        assert medians.dtype == np.float32
+        for row in range(rows):
+            if mask[row].any():
+                assert medians[row] == np.median(values[row][mask[row]])
+            else:
+                assert np.isnan(medians[row])
+
+
+def test_localize_median_is_numpy_median():
+    rng = np.random.default_rng(2)
+    for trial in range(300):
+        values = rng.normal(1.0, 0.3, (3, int(rng.integers(1, 500))))
+        if trial % 2:
+            values = np.round(values, 2)
+        np.testing.assert_array_equal(_median(values), np.median(values, axis=1))
+        assert _median(values[2]) == np.median(values[2])
