@@ -5,9 +5,10 @@ Part 1, in this process pinned to one core: serialized 640x480 RGB + 32FC1 depth
 they arrive from DDS) go through decode (CDR -> message -> numpy), detect (letterbox, raw
 onnxruntime on one thread, decoding), 3D localisation and publish (DetectionArray and target to
 a subscriber process). Reported per stage: median, p95, p99 [ms], with the raw onnxruntime
-inference time (both networks' runs) measured in the same run, and ``total_cpu``: the same
+inference time (both networks' runs) measured in the same run, ``total_cpu``: the same
 span's CPU time of this thread (onnxruntime on one thread runs in it), which a machine shared
-with other work inflates much less than the wall-clock time.
+with other work inflates much less than the wall-clock time, and ``non_network``: each
+frame's total less its inference time (decode, the detector's own work, 3D, publish).
 
 Part 2, two processes: the vision node (started from launch/stack.yaml's ``vision`` entry,
 pinned to one core) subscribes to a 30 fps RGB-D stream that this process publishes (pinned to
@@ -147,7 +148,16 @@ def part_one(
         time.sleep(0.05)
     stages = {
         k: []
-        for k in ("decode", "detect", "inference", "localize", "publish", "total", "total_cpu")
+        for k in (
+            "decode",
+            "detect",
+            "inference",
+            "localize",
+            "publish",
+            "total",
+            "total_cpu",
+            "non_network",
+        )
     }
     for index in range(frames + 10):
         _, _, colour_bytes, depth_bytes = messages[index % len(messages)]
@@ -179,6 +189,7 @@ def part_one(
             ("publish", published - processed),
             ("total", published - start),
             ("total_cpu", published_cpu - start_cpu),
+            ("non_network", published - start - result.inference_s),
         ):
             stages[stage].append(value)
     sink.terminate()
