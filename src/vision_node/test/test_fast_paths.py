@@ -1,13 +1,21 @@
 """The per-frame fast paths give exactly what the generic numpy / OpenCV calls they replace give."""
 
+import pathlib
+
 import cv2
 import numpy as np
 import pytest
 
+from vision_node.core.letterbox import letterbox_geometry
 from vision_node.core.localize import _median
 from vision_node.core.nms import PAIRWISE_MAX, box_iou, non_max_suppression, pairwise_iou
+from vision_node.detectors.base import DetectorConfig
 from vision_node.detectors.crops import row_medians
-from vision_node.detectors.onnx_detector import image_blob
+from vision_node.detectors.heatmap_detector import HeatmapDetector
+from vision_node.detectors.onnx_detector import PAD_VALUE, image_blob
+from vision_node.detectors.yolo_detector import YoloDetector
+
+MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 
 
 def greedy_nms(boxes, scores, iou_threshold, max_detections):
@@ -89,3 +97,57 @@ def test_localize_median_is_numpy_median():
             values = np.round(values, 2)
         np.testing.assert_array_equal(_median(values), np.median(values, axis=1))
         assert _median(values[2]) == np.median(values[2])
+
+
+def reference_blob(rgb, input_width, input_height):
+    """The letterboxed input as cv2.dnn.blobFromImage makes it (the code before the fast path)."""
+    box = letterbox_geometry(rgb.shape[1], rgb.shape[0], input_width, input_height)
+    canvas = np.full((input_height, input_width, 3), PAD_VALUE, np.uint8)
+    resized = cv2.resize(rgb, (box.width, box.height), interpolation=cv2.INTER_AREA)
+    canvas[box.pad_y : box.pad_y + box.height, box.pad_x : box.pad_x + box.width] = resized
+    return cv2.dnn.blobFromImage(canvas, scalefactor=1.0 / 255.0), box
+
+
+def reference_depth_blob(depth, scale, box, input_width, input_height):
+    """The heatmap's depth input as the code before the fast path made it."""
+    canvas = np.zeros((1, 1, input_height, input_width), np.float32)
+    resized = cv2.resize(depth, (box.width, box.height), interpolation=cv2.INTER_NEAREST)
+    metres = canvas[0, 0, box.pad_y : box.pad_y + box.height, box.pad_x : box.pad_x + box.width]
+    np.multiply(resized.astype(np.float32, copy=False), np.float32(scale), out=metres)
+    with np.errstate(invalid="ignore"):
+        known = (metres > 0.0) & (metres < np.inf)
+    np.copyto(metres, 0.0, where=~known)
+    return canvas
+
+
+@pytest.mark.parametrize("detector_type", [HeatmapDetector, YoloDetector])
+def test_prepared_inputs_are_those_of_the_reference_code(detector_type):
+    """Unpadded (the heatmap's 320x240 from 640x480) and letterboxed (YOLO's 320x320) inputs,
+    frame after frame (the buffers are reused), of images of several sizes."""
+    model = "scene_objects.onnx" if detector_type is HeatmapDetector else "scene_objects_yolo.onnx"
+    detector = detector_type(DetectorConfig(model=str(MODELS / model)))
+    width, height = detector.input_size
+    rng = np.random.default_rng(4)
+    for rows, cols in ((480, 640), (480, 640), (360, 640), (480, 640), (100, 90)):
+        rgb = rng.integers(0, 256, (rows, cols, 3), dtype=np.uint8)
+        blob, box = detector.prepare(rgb)
+        expected, expected_box = reference_blob(rgb, width, height)
+        assert box == expected_box
+        np.testing.assert_array_equal(blob, expected)
+        if detector_type is not HeatmapDetector:
+            continue
+        depth = rng.uniform(0.2, 3.0, (rows, cols)).astype(np.float32)
+        depth[rng.random(depth.shape) < 0.1] = np.nan
+        depth[rng.random(depth.shape) < 0.05] = np.inf
+        depth[rng.random(depth.shape) < 0.05] = -1.0
+        millimetres = np.nan_to_num(depth * 1000.0, nan=0.0, posinf=0.0, neginf=0.0)
+        for array, scale in (
+            (depth, 1.0),
+            (depth * 2.0, 0.5),
+            (millimetres.astype(np.uint16), 1e-3),
+        ):
+            np.testing.assert_array_equal(
+                detector._depth_blob(array, scale, rgb.shape, box),
+                reference_depth_blob(array, scale, box, width, height),
+            )
+        assert not detector._depth_blob(None, 1.0, rgb.shape, box).any()
