@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vision_node.core.letterbox import letterbox_geometry
-from vision_node.core.localize import _median
+from vision_node.core.localize import SPREAD_PERCENTILES, _median, _percentiles
 from vision_node.core.nms import PAIRWISE_MAX, box_iou, non_max_suppression, pairwise_iou
 from vision_node.detectors.base import DetectorConfig
 from vision_node.detectors.crops import row_medians
@@ -151,3 +151,21 @@ def test_prepared_inputs_are_those_of_the_reference_code(detector_type):
                 reference_depth_blob(array, scale, box, width, height),
             )
         assert not detector._depth_blob(None, 1.0, rgb.shape, box).any()
+
+
+def test_localize_percentiles_are_numpy_percentiles():
+    rng = np.random.default_rng(3)
+    for trial in range(2000):
+        values = rng.normal(1.0, 0.2, int(rng.integers(1, 700)))
+        if trial % 3 == 0:
+            values = np.round(values, 2)
+        if trial % 7 == 0:
+            values = np.full(values.shape, 0.7)
+        percentiles = SPREAD_PERCENTILES if trial % 2 else tuple(rng.uniform(0.0, 100.0, 3))
+        np.testing.assert_array_equal(
+            _percentiles(values, percentiles), np.percentile(values, percentiles)
+        )
+    edges = np.array([0.3, 0.1, 0.2, 0.9])
+    np.testing.assert_array_equal(
+        _percentiles(edges, (0.0, 50.0, 100.0)), np.percentile(edges, (0.0, 50.0, 100.0))
+    )
