@@ -4,11 +4,13 @@
 Part 1, in this process pinned to one core: serialized 640x480 RGB + 32FC1 depth messages (as
 they arrive from DDS) go through decode (CDR -> message -> numpy), detect (letterbox, raw
 onnxruntime on one thread, decoding), 3D localisation and publish (DetectionArray and target to
-a subscriber process). Reported per stage: median, p95, p99 [ms], with the raw onnxruntime
-inference time (both networks' runs) measured in the same run, ``total_cpu``: the same
-span's CPU time of this thread (onnxruntime on one thread runs in it), which a machine shared
-with other work inflates much less than the wall-clock time, and ``non_network``: each
-frame's total less its inference time (decode, the detector's own work, 3D, publish).
+a subscriber process, pinned to another core: its receiving is not the node's work;
+``--sink-anywhere`` leaves it unpinned, as before 2026-11-22). Reported per stage: median,
+p95, p99 [ms], with the raw onnxruntime inference time (both networks' runs) measured in the
+same run, ``total_cpu``: the same span's CPU time of this thread (onnxruntime on one thread
+runs in it), which a machine shared with other work inflates much less than the wall-clock
+time, and ``non_network``: each frame's total less its inference time (decode, the detector's
+own work, 3D, publish).
 
 Part 2, two processes: the vision node (started from launch/stack.yaml's ``vision`` entry,
 pinned to one core) subscribes to a 30 fps RGB-D stream that this process publishes (pinned to
@@ -115,10 +117,16 @@ def detection_rows(index: int, detections) -> list[list[float]]:
 
 
 def part_one(
-    messages, frames: int, core: int, models: str | None = None, outputs: list | None = None
+    messages,
+    frames: int,
+    core: int,
+    models: str | None = None,
+    outputs: list | None = None,
+    sink_core: int | None = None,
 ) -> dict:
     """Per-stage cost in this process, pinned to ``core``; the detections of the measured
-    frames are appended to ``outputs`` (see :func:`detection_rows`) when given."""
+    frames are appended to ``outputs`` (see :func:`detection_rows`) when given. The
+    subscriber process is pinned to ``sink_core`` (None: wherever the scheduler puts it)."""
     import rclpy
     from geometry_msgs.msg import PoseStamped
     from rclpy.serialization import deserialize_message
@@ -143,6 +151,8 @@ def part_one(
     detections_pub = node.create_publisher(DetectionArray, "/bench/detections", 10)
     target_pub = node.create_publisher(PoseStamped, "/bench/target", 10)
     sink = subprocess.Popen([sys.executable, "-c", SINK], start_new_session=True)
+    if sink_core is not None:
+        os.sched_setaffinity(sink.pid, {sink_core})
     deadline = time.monotonic() + 30
     while detections_pub.get_subscription_count() < 1 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -297,6 +307,12 @@ def main() -> int:
     )
     parser.add_argument("--compare", metavar="REF", help="part 1 of vision_node at git REF too")
     parser.add_argument("--rounds", type=int, default=3, help="--compare: runs of each")
+    parser.add_argument(
+        "--sink-anywhere",
+        action="store_true",
+        help="part 1: leave the subscriber process unpinned (before 2026-11-22: it could run "
+        "on the node's core and its receiving counted in 'publish')",
+    )
     parser.add_argument("--dump", help=argparse.SUPPRESS)  # part 1 only, detections to .npy
     args = parser.parse_args()
     if args.compare:
@@ -305,18 +321,20 @@ def main() -> int:
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
     cores = sorted(os.sched_getaffinity(0))
     node_core, bench_core = cores[0], cores[-1]
+    # The subscriber (a stand-in for the node's consumers) is not part of the node's work.
+    sink_core = None if args.sink_anywhere else bench_core
     load_before = os.getloadavg()
     messages = render_messages(args.scenes)
     if args.dump:
         outputs: list = []
-        one = part_one(messages, args.frames, node_core, args.models, outputs)
+        one = part_one(messages, args.frames, node_core, args.models, outputs, sink_core)
         import numpy as np
 
         np.save(args.dump, np.array(outputs, dtype=np.float64).reshape(-1, 14))
         loads = [round(v, 2) for v in (*load_before, *os.getloadavg())]
         print(json.dumps({"bench": "vision_fps_part_one", "one_core": one, "loadavg": loads}))
         return 0
-    one = part_one(messages, args.frames, node_core, args.models)
+    one = part_one(messages, args.frames, node_core, args.models, sink_core=sink_core)
     load_middle = os.getloadavg()
     two = part_two(messages, args.seconds, args.rate_hz, (node_core, bench_core))
     print(
@@ -363,6 +381,8 @@ def compare(args) -> int:
     import numpy as np
 
     arguments = ["--frames", str(args.frames), "--scenes", str(args.scenes)]
+    if args.sink_anywhere:
+        arguments.append("--sink-anywhere")
     if args.models:
         arguments += ["--models", args.models]
     results = alternate_runs(args.compare, "vision_node", __file__, arguments, args.rounds)
