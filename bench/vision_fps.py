@@ -389,7 +389,7 @@ def compare(args) -> int:
     stages = list(results["new"][0][0]["one_core"])
     labels = {"ref": f"at {args.compare}", "new": "working tree"}
     print(f"part 1 medians [ms], {args.rounds} alternated runs each ({args.frames} frames)")
-    print(f"{'stage':<12}" + "".join(f"{labels[n]:>16}" for n in labels) + f"{'new / ref':>24}")
+    print(f"{'stage':<12}" + "".join(f"{labels[n]:>16}" for n in labels) + "  new / ref by round")
     summary = {}
     for stage in stages:
         values = {n: [s["one_core"][stage]["median"] for s, _ in results[n]] for n in labels}
@@ -401,7 +401,8 @@ def compare(args) -> int:
         print(
             f"{stage:<12}"
             + "".join(f"{float(np.median(values[n])):>16.3f}" for n in labels)
-            + f"{' '.join(f'{r:.2f}' for r in ratios):>24}"
+            + "  "
+            + " ".join(f"{r:.2f}" for r in ratios)
         )
     ref_rows, new_rows = results["ref"][0][1], results["new"][0][1]
     same_shape = ref_rows.shape == new_rows.shape
