@@ -140,15 +140,20 @@ def test_prepared_inputs_are_those_of_the_reference_code(detector_type):
         depth[rng.random(depth.shape) < 0.1] = np.nan
         depth[rng.random(depth.shape) < 0.05] = np.inf
         depth[rng.random(depth.shape) < 0.05] = -1.0
-        millimetres = np.nan_to_num(depth * 1000.0, nan=0.0, posinf=0.0, neginf=0.0)
+        depth[rng.random(depth.shape) < 0.05] = -np.inf
+        depth[rng.random(depth.shape) < 0.05] = -0.0
+        depth[rng.random(depth.shape) < 0.05] = 0.0
+        with np.errstate(invalid="ignore"):
+            millimetres = np.nan_to_num(depth * 1000.0, nan=0.0, posinf=0.0, neginf=0.0)
         for array, scale in (
             (depth, 1.0),
             (depth * 2.0, 0.5),
             (millimetres.astype(np.uint16), 1e-3),
         ):
+            # Bit for bit (-0.0 is not 0.0 here).
             np.testing.assert_array_equal(
-                detector._depth_blob(array, scale, rgb.shape, box),
-                reference_depth_blob(array, scale, box, width, height),
+                detector._depth_blob(array, scale, rgb.shape, box).view(np.uint32),
+                reference_depth_blob(array, scale, box, width, height).view(np.uint32),
             )
         assert not detector._depth_blob(None, 1.0, rgb.shape, box).any()
 

@@ -41,6 +41,7 @@ OUTPUTS = ("peaks", "size", "offset")
 # threshold removes 17 of them, recall unchanged; 0.3 removed 23 but risks two real objects).
 CONTAINED = 0.5
 MIRROR_MODES = ("mean", "min", "none")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +159,13 @@ class HeatmapDetector(OnnxDetector):
         else:
             resized = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST)
             np.multiply(resized.astype(np.float32, copy=False), np.float32(depth_scale), out=metres)
+        if whole:
+            # 0 where unknown, by OpenCV in place (a tenth of numpy's masks' time): NaN -> 0,
+            # then <= 0 (-inf, -0.0 included) -> 0, then > the largest float32 (inf) -> 0.
+            cv2.patchNaNs(metres, 0.0)
+            cv2.threshold(metres, 0.0, 0.0, cv2.THRESH_TOZERO, dst=metres)
+            cv2.threshold(metres, FLOAT32_MAX, 0.0, cv2.THRESH_TOZERO_INV, dst=metres)
+            return canvas
         with np.errstate(invalid="ignore"):
             known = (metres > 0.0) & (metres < np.inf)
         np.copyto(metres, 0.0, where=~known)
