@@ -203,18 +203,23 @@ def _median(values: np.ndarray) -> np.ndarray:
     return (ordered[..., half - 1] + ordered[..., half]) / 2.0
 
 
-def _percentiles(values: np.ndarray, percentiles: tuple[float, ...]) -> np.ndarray:
+def _percentiles(values: np.ndarray, percentiles: tuple[float, ...]) -> list[float]:
     """``np.percentile(values, percentiles)`` (its default, linear interpolation between the
-    two nearest order statistics, computed as numpy computes it) of 1-D float64 values
-    without NaN, with one partition and none of its generic checks."""
+    two nearest order statistics, with numpy's float64 operations in the same order) of 1-D
+    float64 values without NaN, with one partition and none of its generic checks."""
     count = values.shape[0]
     if count == 1:
-        return np.repeat(values, len(percentiles))
-    virtual = (count - 1) * (np.asarray(percentiles, dtype=np.float64) / 100)
-    below = np.floor(virtual).astype(np.intp)
-    above = np.minimum(below + 1, count - 1)
-    ordered = np.partition(values, np.unique(np.concatenate((below, above))))
-    low, high = ordered[below], ordered[above]
-    gamma = virtual - below
-    difference = high - low
-    return np.where(gamma >= 0.5, high - difference * (1 - gamma), low + difference * gamma)
+        return [float(values[0])] * len(percentiles)
+    positions = []
+    for percentile in percentiles:
+        virtual = (count - 1) * (percentile / 100)
+        below = math.floor(virtual)
+        positions.append((virtual, below, min(below + 1, count - 1)))
+    ordered = np.partition(values, sorted({i for _, b, a in positions for i in (b, a)}))
+    result = []
+    for virtual, below, above in positions:
+        low, high = float(ordered[below]), float(ordered[above])
+        gamma = virtual - below
+        difference = high - low
+        result.append(high - difference * (1 - gamma) if gamma >= 0.5 else low + difference * gamma)
+    return result
