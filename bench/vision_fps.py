@@ -4,10 +4,13 @@
 Part 1, in this process pinned to one core: serialized 640x480 RGB + 32FC1 depth messages (as
 they arrive from DDS) go through decode (CDR -> message -> numpy), detect (letterbox, raw
 onnxruntime on one thread, decoding), 3D localisation and publish (DetectionArray and target to
-a subscriber process). Reported per stage: median, p95, p99 [ms], with the raw onnxruntime
-inference time (both networks' runs) measured in the same run, and ``total_cpu``: the same
-span's CPU time of this thread (onnxruntime on one thread runs in it), which a machine shared
-with other work inflates much less than the wall-clock time.
+a subscriber process, pinned to another core: its receiving is not the node's work;
+``--sink-anywhere`` leaves it unpinned, as before 2026-11-22). Reported per stage: median,
+p95, p99 [ms], with the raw onnxruntime inference time (both networks' runs) measured in the
+same run, ``total_cpu``: the same span's CPU time of this thread (onnxruntime on one thread
+runs in it), which a machine shared with other work inflates much less than the wall-clock
+time, and ``non_network``: each frame's total less its inference time (decode, the detector's
+own work, 3D, publish).
 
 Part 2, two processes: the vision node (started from launch/stack.yaml's ``vision`` entry,
 pinned to one core) subscribes to a 30 fps RGB-D stream that this process publishes (pinned to
@@ -19,7 +22,14 @@ node's own stage times from /diagnostics.
 Both parts print the load average (machines are shared). Target (issue): decode -> detect ->
 3D -> publish <= 15 ms per frame on one core; 30 fps sustained without backlog.
 
+``--compare REF`` runs part 1 only, for the vision_node package as it is at git revision REF
+(extracted with ``git archive``, imported first by a child process) and for the working tree,
+alternating ``--rounds`` runs of each, and prints both codes' stage medians, the per-round
+ratios new / ref, the load average and whether the two codes' detections (class, score, box,
+3D position, size, variance of every frame) are identical.
+
 Usage: bench/vision_fps.py [--frames 300] [--seconds 20] [--rate-hz 30] [--models DIR]
+                           [--compare REF [--rounds 3]]
 (``--models``: a folder holding ``scene_objects.onnx`` and ``scene_objects.yaml`` for part 1.)
 """
 
@@ -28,6 +38,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import pathlib
 import subprocess
@@ -37,6 +48,8 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "test"))
+
+from _revision import alternate_runs  # noqa: E402
 
 from harness.domain import configure_environment  # noqa: E402
 
@@ -91,8 +104,29 @@ def render_messages(count: int):
     return messages
 
 
-def part_one(messages, frames: int, core: int, models: str | None = None) -> dict:
-    """Per-stage cost in this process, pinned to ``core``."""
+def detection_rows(index: int, detections) -> list[list[float]]:
+    """One row per detection: frame, class, score, box, 3D position, size, variance (NaN
+    where not localised), to compare two codes' outputs."""
+    rows = []
+    for d in detections:
+        position = d.position if d.position is not None else (float("nan"),) * 3
+        size = d.size if d.size is not None else (float("nan"),) * 3
+        box = (d.box.center_x, d.box.center_y, d.box.width, d.box.height)
+        rows.append([index, d.class_id, d.score, *box, *position, *size, d.position_variance])
+    return rows
+
+
+def part_one(
+    messages,
+    frames: int,
+    core: int,
+    models: str | None = None,
+    outputs: list | None = None,
+    sink_core: int | None = None,
+) -> dict:
+    """Per-stage cost in this process, pinned to ``core``; the detections of the measured
+    frames are appended to ``outputs`` (see :func:`detection_rows`) when given. The
+    subscriber process is pinned to ``sink_core`` (None: wherever the scheduler puts it)."""
     import rclpy
     from geometry_msgs.msg import PoseStamped
     from rclpy.serialization import deserialize_message
@@ -117,12 +151,23 @@ def part_one(messages, frames: int, core: int, models: str | None = None) -> dic
     detections_pub = node.create_publisher(DetectionArray, "/bench/detections", 10)
     target_pub = node.create_publisher(PoseStamped, "/bench/target", 10)
     sink = subprocess.Popen([sys.executable, "-c", SINK], start_new_session=True)
+    if sink_core is not None:
+        os.sched_setaffinity(sink.pid, {sink_core})
     deadline = time.monotonic() + 30
     while detections_pub.get_subscription_count() < 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     stages = {
         k: []
-        for k in ("decode", "detect", "inference", "localize", "publish", "total", "total_cpu")
+        for k in (
+            "decode",
+            "detect",
+            "inference",
+            "localize",
+            "publish",
+            "total",
+            "total_cpu",
+            "non_network",
+        )
     }
     for index in range(frames + 10):
         _, _, colour_bytes, depth_bytes = messages[index % len(messages)]
@@ -144,6 +189,8 @@ def part_one(messages, frames: int, core: int, models: str | None = None) -> dic
         published_cpu = time.thread_time()
         if index < 10:  # warm-up
             continue
+        if outputs is not None:
+            outputs.extend(detection_rows(index, result.detections))
         for stage, value in (
             ("decode", decoded - start),
             ("detect", result.detect_s),
@@ -152,6 +199,7 @@ def part_one(messages, frames: int, core: int, models: str | None = None) -> dic
             ("publish", published - processed),
             ("total", published - start),
             ("total_cpu", published_cpu - start_cpu),
+            ("non_network", published - start - result.inference_s),
         ):
             stages[stage].append(value)
     sink.terminate()
@@ -257,14 +305,36 @@ def main() -> int:
     parser.add_argument(
         "--models", default=None, help="model folder for part 1 (default: the shipped one)"
     )
+    parser.add_argument("--compare", metavar="REF", help="part 1 of vision_node at git REF too")
+    parser.add_argument("--rounds", type=int, default=3, help="--compare: runs of each")
+    parser.add_argument(
+        "--sink-anywhere",
+        action="store_true",
+        help="part 1: leave the subscriber process unpinned (before 2026-11-22: it could run "
+        "on the node's core and its receiving counted in 'publish')",
+    )
+    parser.add_argument("--dump", help=argparse.SUPPRESS)  # part 1 only, detections to .npy
     args = parser.parse_args()
+    if args.compare:
+        return compare(args)
     configure_environment()
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
     cores = sorted(os.sched_getaffinity(0))
     node_core, bench_core = cores[0], cores[-1]
+    # The subscriber (a stand-in for the node's consumers) is not part of the node's work.
+    sink_core = None if args.sink_anywhere else bench_core
     load_before = os.getloadavg()
     messages = render_messages(args.scenes)
-    one = part_one(messages, args.frames, node_core, args.models)
+    if args.dump:
+        outputs: list = []
+        one = part_one(messages, args.frames, node_core, args.models, outputs, sink_core)
+        import numpy as np
+
+        np.save(args.dump, np.array(outputs, dtype=np.float64).reshape(-1, 14))
+        loads = [round(v, 2) for v in (*load_before, *os.getloadavg())]
+        print(json.dumps({"bench": "vision_fps_part_one", "one_core": one, "loadavg": loads}))
+        return 0
+    one = part_one(messages, args.frames, node_core, args.models, sink_core=sink_core)
     load_middle = os.getloadavg()
     two = part_two(messages, args.seconds, args.rate_hz, (node_core, bench_core))
     print(
@@ -303,6 +373,65 @@ def main() -> int:
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
     }
     print(json.dumps(result))
+    return 0
+
+
+def compare(args) -> int:
+    """Part 1 with vision_node at ``args.compare`` and with the working tree, alternated."""
+    import numpy as np
+
+    arguments = ["--frames", str(args.frames), "--scenes", str(args.scenes)]
+    if args.sink_anywhere:
+        arguments.append("--sink-anywhere")
+    if args.models:
+        arguments += ["--models", args.models]
+    results = alternate_runs(args.compare, "vision_node", __file__, arguments, args.rounds)
+    stages = list(results["new"][0][0]["one_core"])
+    labels = {"ref": f"at {args.compare}", "new": "working tree"}
+    print(f"part 1 medians [ms], {args.rounds} alternated runs each ({args.frames} frames)")
+    print(f"{'stage':<12}" + "".join(f"{labels[n]:>16}" for n in labels) + "  new / ref by round")
+    summary = {}
+    for stage in stages:
+        values = {n: [s["one_core"][stage]["median"] for s, _ in results[n]] for n in labels}
+        ratios = [b / a for a, b in zip(values["ref"], values["new"], strict=True) if a > 0]
+        summary[stage] = {
+            **{n: float(np.median(v)) for n, v in values.items()},
+            "ratios": [round(r, 3) for r in ratios],
+        }
+        print(
+            f"{stage:<12}"
+            + "".join(f"{float(np.median(values[n])):>16.3f}" for n in labels)
+            + "  "
+            + " ".join(f"{r:.2f}" for r in ratios)
+        )
+    ref_rows, new_rows = results["ref"][0][1], results["new"][0][1]
+    same_shape = ref_rows.shape == new_rows.shape
+    identical = same_shape and bool(np.array_equal(ref_rows, new_rows, equal_nan=True))
+    difference = (
+        float(np.nanmax(np.abs(ref_rows - new_rows), initial=0.0)) if same_shape else math.inf
+    )
+    loads = [s["loadavg"] for n in labels for s, _ in results[n]]
+    low = min(min(v) for v in loads)
+    high = max(max(v) for v in loads)
+    print(
+        f"detections: {new_rows.shape[0]} (ref {ref_rows.shape[0]}), "
+        f"{'identical' if identical else f'largest difference {difference:.3g}'}; "
+        f"load average {low:.2f}-{high:.2f} (1, 5, 15 min, before and after each run)"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "vision_fps_compare",
+                "ref": args.compare,
+                "rounds": args.rounds,
+                "stages_ms_median": summary,
+                "detections": int(new_rows.shape[0]),
+                "identical": identical,
+                "max_difference": difference,
+                "loadavg_range": [low, high],
+            }
+        )
+    )
     return 0
 
 

@@ -34,6 +34,9 @@ from vision_node.core.detections import Box2D
 from vision_node.core.projection import CameraIntrinsics
 from vision_node.errors import InputError, VisionNodeError
 
+# The depth spread of an object's pixels: from this percentile to that one [%].
+SPREAD_PERCENTILES = (10.0, 90.0)
+
 
 @dataclass(frozen=True)
 class LocalizerParams:
@@ -149,7 +152,7 @@ def localize(
     inner_rows = np.abs(rows - box.center_y) <= 0.5 * box.height * params.inner_fraction
     inner_cols = np.abs(cols - box.center_x) <= 0.5 * box.width * params.inner_fraction
     inner = valid & inner_rows[:, None] & inner_cols[None, :]
-    reference = float(np.median(patch[inner] if np.any(inner) else patch[valid]))
+    reference = float(_median(patch[inner] if np.any(inner) else patch[valid]))
     width_m = box.width * reference / intrinsics.fx
     height_m = box.height * reference / intrinsics.fy
     tolerance = max(params.min_tolerance_m, params.depth_tolerance * max(width_m, height_m))
@@ -170,10 +173,10 @@ def localize(
     xyz[0] /= intrinsics.fx
     np.multiply(rows[row_index] - intrinsics.cy, z, out=xyz[1])
     xyz[1] /= intrinsics.fy
-    surface = np.median(xyz, axis=1)
+    surface = _median(xyz)
     extent_x = box.width * surface[2] / intrinsics.fx
     extent_y = box.height * surface[2] / intrinsics.fy
-    low, high = np.percentile(z, (10.0, 90.0))
+    low, high = _percentiles(z, SPREAD_PERCENTILES)
     spread_m = float(high - low)
     if offset_model is None:
         offset = centre_offset * extent_x
@@ -181,8 +184,42 @@ def localize(
         a, b, c = offset_model
         offset = max(0.0, a * min(extent_x, extent_y) + b * spread_m + c)
     position = surface + offset * surface / np.linalg.norm(surface)
-    spread = 1.4826 * float(np.median(np.abs(z - surface[2])))
+    spread = 1.4826 * float(_median(np.abs(z - surface[2])))
     variance = spread**2 / points + (0.5 * offset) ** 2
     return Localization(
         position, np.array([extent_x, extent_y, extent_x]), variance, points, spread_m
     )
+
+
+def _median(values: np.ndarray) -> np.ndarray:
+    """Median along the last axis of float64 values without NaN: what ``np.median`` returns
+    (the middle value, or the mean ``(a + b) / 2`` of the two middle ones), without its
+    generic checks (a third of this function's cost on a few detections)."""
+    count = values.shape[-1]
+    half = count // 2
+    if count % 2:
+        return np.partition(values, half, axis=-1)[..., half]
+    ordered = np.partition(values, (half - 1, half), axis=-1)
+    return (ordered[..., half - 1] + ordered[..., half]) / 2.0
+
+
+def _percentiles(values: np.ndarray, percentiles: tuple[float, ...]) -> list[float]:
+    """``np.percentile(values, percentiles)`` (its default, linear interpolation between the
+    two nearest order statistics, with numpy's float64 operations in the same order) of 1-D
+    float64 values without NaN, with one partition and none of its generic checks."""
+    count = values.shape[0]
+    if count == 1:
+        return [float(values[0])] * len(percentiles)
+    positions = []
+    for percentile in percentiles:
+        virtual = (count - 1) * (percentile / 100)
+        below = math.floor(virtual)
+        positions.append((virtual, below, min(below + 1, count - 1)))
+    ordered = np.partition(values, sorted({i for _, b, a in positions for i in (b, a)}))
+    result = []
+    for virtual, below, above in positions:
+        low, high = float(ordered[below]), float(ordered[above])
+        gamma = virtual - below
+        difference = high - low
+        result.append(high - difference * (1 - gamma) if gamma >= 0.5 else low + difference * gamma)
+    return result

@@ -10,6 +10,10 @@ import numpy as np
 
 from vision_node.errors import VisionNodeError
 
+# Up to this many boxes, NMS computes all pairwise overlaps at once (N x N floats; beyond it,
+# e.g. a YOLO output's thousands of candidates, one box against the rest at a time).
+PAIRWISE_MAX = 256
+
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Intersection over union of one box with each of ``boxes``.
@@ -29,6 +33,19 @@ def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     area = (box[2] - box[0]) * (box[3] - box[1])
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     union = area + areas - intersection
+    return np.where(union > 0.0, intersection / np.maximum(union, 1e-12), 0.0)
+
+
+def pairwise_iou(boxes: np.ndarray) -> np.ndarray:
+    """(N, N) intersection over union of each of ``boxes`` (N, 4) with each: row ``i`` holds
+    the same values as ``box_iou(boxes[i], boxes)`` (the same operations, element by element)."""
+    left = np.maximum(boxes[:, None, 0], boxes[None, :, 0])
+    top = np.maximum(boxes[:, None, 1], boxes[None, :, 1])
+    right = np.minimum(boxes[:, None, 2], boxes[None, :, 2])
+    bottom = np.minimum(boxes[:, None, 3], boxes[None, :, 3])
+    intersection = np.clip(right - left, 0.0, None) * np.clip(bottom - top, 0.0, None)
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = areas[:, None] + areas[None, :] - intersection
     return np.where(union > 0.0, intersection / np.maximum(union, 1e-12), 0.0)
 
 
@@ -68,6 +85,18 @@ def non_max_suppression(
         boxes = boxes + (np.asarray(class_ids, dtype=np.float64) * span)[:, None]
     order = np.argsort(-scores, kind="stable")
     keep = []
+    if boxes.shape[0] <= PAIRWISE_MAX:
+        # All overlaps at once (a few boxes: one numpy pass instead of one per kept box).
+        overlapping = ~(pairwise_iou(boxes) <= iou_threshold)
+        dropped = np.zeros(boxes.shape[0], dtype=bool)
+        for best in order.tolist():
+            if dropped[best]:
+                continue
+            keep.append(best)
+            if len(keep) >= max_detections:
+                break
+            dropped |= overlapping[best]
+        return np.asarray(keep, dtype=np.int64)
     while order.size and len(keep) < max_detections:
         best = order[0]
         keep.append(best)

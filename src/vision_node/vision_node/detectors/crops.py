@@ -93,15 +93,33 @@ def crop_batch(
     quarter = size // 4
     centre = depths[:, quarter : size - quarter, quarter : size - quarter]
     centre_valid = valid[:, quarter : size - quarter, quarter : size - quarter]
-    for index in range(len(boxes)):
-        if not centre_valid[index].any():
-            continue
-        reference = float(np.median(centre[index][centre_valid[index]]))
-        with np.errstate(invalid="ignore"):
-            relative = (depths[index] - reference) / reference * 10.0
-        out[index, 3] = np.clip(np.where(valid[index], relative, 0.0), -3.0, 3.0)
-        out[index, 4] = valid[index]
+    references = row_medians(centre.reshape(len(boxes), -1), centre_valid.reshape(len(boxes), -1))
+    has_reference = ~np.isnan(references)
+    if not has_reference.any():
+        return out
+    # All crops with a reference at once (float32, as one crop at a time would compute it).
+    reference = references[has_reference][:, None, None]
+    with np.errstate(invalid="ignore"):
+        relative = (depths[has_reference] - reference) / reference * 10.0
+    shown = valid[has_reference]
+    out[has_reference, 3] = np.clip(np.where(shown, relative, 0.0), -3.0, 3.0)
+    out[has_reference, 4] = shown
     return out
+
+
+def row_medians(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per row of ``values`` (N, M) float32, the median of its entries where ``mask``: the same
+    value as ``np.median(values[i][mask[i]])`` (the middle one, or the float32 mean of the two
+    middle ones); NaN for a row without any."""
+    counts = np.count_nonzero(mask, axis=1)
+    ordered = np.sort(np.where(mask, values, np.float32(np.inf)), axis=1)
+    rows = np.arange(values.shape[0])
+    upper = ordered[rows, np.minimum(counts // 2, values.shape[1] - 1)]
+    lower = ordered[rows, np.maximum((counts - 1) // 2, 0)]
+    with np.errstate(over="ignore"):
+        medians = np.where(counts % 2 == 1, upper, (lower + upper) / np.float32(2.0))
+    medians[counts == 0] = np.nan
+    return medians
 
 
 def depth_in_metres(depth: np.ndarray | None, depth_scale: float) -> np.ndarray | None:

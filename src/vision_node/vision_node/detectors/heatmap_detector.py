@@ -41,6 +41,7 @@ OUTPUTS = ("peaks", "size", "offset")
 # threshold removes 17 of them, recall unchanged; 0.3 removed 23 but risks two real objects).
 CONTAINED = 0.5
 MIRROR_MODES = ("mean", "min", "none")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,13 +143,29 @@ class HeatmapDetector(OnnxDetector):
     def _depth_blob(self, depth, depth_scale: float, rgb_shape, box) -> np.ndarray:
         """The depth input: aligned depth resized like the image [m], 0 where unknown."""
         canvas = self._depth_canvas
-        canvas[:] = 0.0
+        size = (box.width, box.height)
+        whole = size == (canvas.shape[3], canvas.shape[2])  # no padding
+        if not whole or depth is None or depth.shape[:2] != rgb_shape[:2]:
+            canvas[:] = 0.0
         if depth is None or depth.shape[:2] != rgb_shape[:2]:
             return canvas
-        resized = cv2.resize(depth, (box.width, box.height), interpolation=cv2.INTER_NEAREST)
         metres = canvas[0, 0, box.pad_y : box.pad_y + box.height, box.pad_x : box.pad_x + box.width]
         # Written in place: float32 metres, 0 where unknown (NaN, infinite, zero, negative).
-        np.multiply(resized.astype(np.float32, copy=False), np.float32(depth_scale), out=metres)
+        if whole and depth.dtype == np.float32:
+            # Resized straight into the input; x 1 (float metres) changes no value.
+            cv2.resize(depth, size, dst=metres, interpolation=cv2.INTER_NEAREST)
+            if depth_scale != 1.0:
+                np.multiply(metres, np.float32(depth_scale), out=metres)
+        else:
+            resized = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST)
+            np.multiply(resized.astype(np.float32, copy=False), np.float32(depth_scale), out=metres)
+        if whole:
+            # 0 where unknown, by OpenCV in place (a tenth of numpy's masks' time): NaN -> 0,
+            # then <= 0 (-inf, -0.0 included) -> 0, then > the largest float32 (inf) -> 0.
+            cv2.patchNaNs(metres, 0.0)
+            cv2.threshold(metres, 0.0, 0.0, cv2.THRESH_TOZERO, dst=metres)
+            cv2.threshold(metres, FLOAT32_MAX, 0.0, cv2.THRESH_TOZERO_INV, dst=metres)
+            return canvas
         with np.errstate(invalid="ignore"):
             known = (metres > 0.0) & (metres < np.inf)
         np.copyto(metres, 0.0, where=~known)

@@ -49,6 +49,19 @@ def load_session(path, threads: int):
         raise ModelError(f"model file {path} cannot be loaded by onnxruntime: {message}") from error
 
 
+def image_blob(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``[1, 3, H, W]`` float32 of an (H, W, 3) uint8 image, scaled by 1/255 (into ``out``,
+    a C-contiguous float32 array of that shape, when given).
+
+    The same values as ``cv2.dnn.blobFromImage(image, scalefactor=1 / 255)`` (each byte times
+    float32(1/255)) at a tenth of its cost: one strided copy into planes, one multiply.
+    """
+    blob = np.empty((1, 3, image.shape[0], image.shape[1]), np.float32) if out is None else out
+    blob[0] = image.transpose(2, 0, 1)
+    np.multiply(blob, np.float32(1.0 / 255.0), out=blob)
+    return blob
+
+
 class OnnxDetector(Detector):
     """An ONNX model whose first input is an image ``[1, 3, H, W]`` (RGB in [0, 1])."""
 
@@ -78,6 +91,7 @@ class OnnxDetector(Detector):
         self.output_names = [o.name for o in self.session.get_outputs()]
         self._letterbox: tuple[tuple[int, int], Letterbox] | None = None
         self._canvas: np.ndarray | None = None
+        self._blob: np.ndarray | None = None
 
     def letterbox_for(self, width: int, height: int) -> Letterbox:
         """Letterbox of a ``width`` x ``height`` image (cached for the last size)."""
@@ -88,14 +102,23 @@ class OnnxDetector(Detector):
         return self._letterbox[1]
 
     def prepare(self, rgb: np.ndarray) -> tuple[np.ndarray, Letterbox]:
-        """The model input blob ``[1, 3, H, W]`` float32 and the letterbox used."""
+        """The model input blob ``[1, 3, H, W]`` float32 and the letterbox used.
+
+        The blob is this detector's buffer (no new ~1 MB array, and its page faults, per
+        frame): the next call overwrites it.
+        """
         check_rgb(rgb)
         box = self.letterbox_for(rgb.shape[1], rgb.shape[0])
         canvas = self._canvas
-        resized = cv2.resize(rgb, (box.width, box.height), interpolation=cv2.INTER_AREA)
-        canvas[box.pad_y : box.pad_y + box.height, box.pad_x : box.pad_x + box.width] = resized
-        blob = cv2.dnn.blobFromImage(canvas, scalefactor=1.0 / 255.0)
-        return blob, box
+        size = (box.width, box.height)
+        if size == (canvas.shape[1], canvas.shape[0]):  # no padding: resized into the canvas
+            cv2.resize(rgb, size, dst=canvas, interpolation=cv2.INTER_AREA)
+        else:
+            resized = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            canvas[box.pad_y : box.pad_y + box.height, box.pad_x : box.pad_x + box.width] = resized
+        if self._blob is None or self._blob.shape[2:] != canvas.shape[:2]:
+            self._blob = np.empty((1, 3, *canvas.shape[:2]), np.float32)
+        return image_blob(canvas, self._blob), box
 
     def run(self, blob: np.ndarray) -> list[np.ndarray]:
         """Raw inference on the image alone; see :meth:`run_feeds`."""
