@@ -27,14 +27,15 @@ from humanoid_sim.core.simulation import Simulation  # noqa: E402
 ROBOT_YAML = ROOT / "config" / "robots" / "g1_dex3.yaml"
 
 
-def make_sim(friction: float = 0.9, seed: int = 0) -> Simulation:
+def make_sim(friction: float = 0.9, seed: int = 0, control_period: float = 0.002) -> Simulation:
     """The G1 on an open floor (no table: it would be in the way of a 10 m walk).
 
     MuJoCo takes the larger friction of two touching geoms, so the feet's contact spheres get
     the floor's friction too: the floor-foot friction is then exactly ``friction``.
     """
     robot = load_robot_description(ROBOT_YAML)
-    sim = Simulation(robot, SceneConfig(floor_friction=friction, table=None, objects=()), seed)
+    scene = SceneConfig(floor_friction=friction, table=None, objects=())
+    sim = Simulation(robot, scene, seed, control_period=control_period)
     model = sim.model
     for side in ("left", "right"):
         body = model.body(robot.feet[side][0]).id

@@ -41,7 +41,8 @@ from _gait_sim import add_torso_payload, apply, make_controller, make_sim, readi
 
 from biped_gait.core.config import GaitConfig  # noqa: E402
 
-DT = 0.002
+FIRST_ORDER_HOLD = False  # --first-order-hold: the simulated drives follow v_ref between commands
+DT = 0.002  # control period [s]; --control-rate-hz (the whole chain runs the gait at 100 Hz)
 STAND_S = 1.5  # stand-up ramp before walking
 
 
@@ -55,7 +56,7 @@ OVERRIDES: dict = {}  # --set: controller settings changed for experiments
 
 def gait_config() -> GaitConfig:
     """The default controller settings with the --set overrides ("field" or "group.field")."""
-    config = GaitConfig()
+    config = dataclasses.replace(GaitConfig(), dt=DT)
     groups: dict = {}
     top: dict = {}
     for key, value in OVERRIDES.items():
@@ -70,7 +71,8 @@ class Run:
     """One simulated run: sim + controller, stepped in lockstep."""
 
     def __init__(self, friction=0.9, payload=0.0, seed=0):
-        self.sim = make_sim(friction, seed)
+        self.sim = make_sim(friction, seed, DT)
+        self.sim.first_order_hold = FIRST_ORDER_HOLD
         if payload:
             add_torso_payload(self.sim, payload)
         self.controller, self.index = make_controller(self.sim, gait_config())
@@ -253,7 +255,10 @@ JOBS = {
 
 
 def _job(item):
+    global DT, FIRST_ORDER_HOLD
     name, args = item
+    DT = 1.0 / args.control_rate_hz
+    FIRST_ORDER_HOLD = args.first_order_hold
     OVERRIDES.update(_parse_overrides(args.set))
     if name.startswith("push_"):
         return {"push": push_trial(int(name[5:]), args.force, body=args.push_body)}
@@ -287,6 +292,19 @@ def main() -> int:
     parser.add_argument("--stand-seconds", type=float, default=60.0)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--node", action="store_true", help="also walk through the ROS nodes")
+    parser.add_argument(
+        "--first-order-hold",
+        action="store_true",
+        help="the simulated joint drives move each target along its commanded velocity "
+        "between commands (humanoid_sim's command_hold: first_order)",
+    )
+    parser.add_argument(
+        "--control-rate-hz",
+        type=float,
+        default=500.0,
+        help="states and commands per second (a multiple of the 2 ms physics step's period; "
+        "the whole chain, launch/stack.yaml's sim stack, runs at 100)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -338,6 +356,8 @@ def main() -> int:
         "bench": "gait_walk",
         "driver": "core controller + ROS-free simulator (lockstep)"
         + (", plus one walk through the ROS nodes" if args.node else ""),
+        "control_rate_hz": args.control_rate_hz,
+        "first_order_hold": args.first_order_hold,
         "results": results,
         "wall_s": round(time.perf_counter() - started, 1),
         "settings_changed": _parse_overrides(args.set),

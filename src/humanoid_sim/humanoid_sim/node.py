@@ -85,6 +85,7 @@ class SimNode(Node):
             noslip_iterations=self.params.noslip_iterations,
         )
         self.sim.mux.max_kp, self.sim.mux.max_kd = self.params.max_kp, self.params.max_kd
+        self.sim.first_order_hold = self.params.first_order_hold
         if not self.params.hold_stand_on_start:
             self._go_limp()
         self.robot = robot

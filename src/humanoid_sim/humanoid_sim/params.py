@@ -132,6 +132,14 @@ PARAMETERS = (
         maximum=100.0,
     ),
     ParamSpec(
+        "first_order_hold",
+        False,
+        "Joint drives move each position target along its commanded velocity between "
+        "commands (q_ref + v_ref * (t - t_command), at most one control period on) instead "
+        "of holding it: for commands slower than a real drive's (the chain's 100 Hz against "
+        "the G1's 500 Hz)",
+    ),
+    ParamSpec(
         "hold_stand_on_start",
         True,
         "Start with every joint holding the stand posture "
@@ -185,6 +193,7 @@ class SimParams:
     lockstep_command_delay_steps: int
     lockstep_delayed_sources: tuple[str, ...]
     hold_stand_on_start: bool
+    first_order_hold: bool
     diagnostics_rate_hz: float
     max_kp: float
     max_kd: float
@@ -252,6 +261,7 @@ def validate(values: dict) -> SimParams:
         lockstep_command_delay_steps=int(values["lockstep_command_delay_steps"]),
         lockstep_delayed_sources=tuple(s for s in values["lockstep_delayed_sources"] if s),
         hold_stand_on_start=bool(values["hold_stand_on_start"]),
+        first_order_hold=bool(values["first_order_hold"]),
         diagnostics_rate_hz=float(values["diagnostics_rate_hz"]),
         max_kp=float(values["max_kp"]),
         max_kd=float(values["max_kd"]),

@@ -569,3 +569,35 @@ def test_taxels_lie_on_the_collision_surface_at_pitch(fresh, pad):
     if spec.rows > 1:
         across = np.linalg.norm(np.diff(grid, axis=0), axis=2) / spec.pitch[1]
         assert 0.6 < across.min() and across.max() < 1.4, across
+
+
+def test_first_order_hold_moves_targets_along_the_commanded_velocity(robot, scene):
+    """At 100 Hz commands, an elbow commanded to sweep at 2 rad/s (target = where it is now,
+    velocity 2 rad/s) follows the sweep with the first-order hold; with the zero-order hold the
+    target stays put for the whole period and the joint lags. Without velocity the two holds
+    are the same bit for bit."""
+    moved = {}
+    for hold in (False, True):
+        for velocity in (0.0, 2.0):
+            sim = Simulation(robot, scene, seed=0, control_period=0.01)
+            sim.first_order_hold = hold
+            elbow = _joint_index(sim, ["right_elbow_joint"])
+            q0 = float(sim.data.qpos[sim.built.qpos_index][elbow][0])
+            q = q0
+            for _ in range(20):  # 0.2 s: each command starts where the sweep should be
+                sim.command(
+                    name=["right_elbow_joint"],
+                    position=[q0 + velocity * sim.time],
+                    velocity=[velocity],
+                    kp=[60.0],
+                    kd=[1.0],
+                )
+                sim.step()
+                q = float(sim.data.qpos[sim.built.qpos_index][elbow][0])
+            moved[(hold, velocity)] = (q - q0, q0 + velocity * sim.time - q)
+    assert moved[(False, 0.0)] == moved[(True, 0.0)]
+    swept_zero, lag_zero = moved[(False, 2.0)]
+    swept_first, lag_first = moved[(True, 2.0)]
+    assert swept_first > 0.3  # 2 rad/s for 0.2 s: 0.4 rad
+    # Holding the target costs the sweep about half a period's travel (2 rad/s x 5 ms).
+    assert 0.0 < lag_first < lag_zero - 0.004

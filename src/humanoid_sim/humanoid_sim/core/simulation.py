@@ -107,6 +107,7 @@ class Simulation:
             self.model.jnt_dofadr[base_joint], self.model.jnt_dofadr[base_joint] + 6
         )
         self._pushes: list[tuple[int, float, np.ndarray]] = []
+        self.first_order_hold = False  # see step()
         self._foot_bodies = {
             side: self.model.body(link).id for side, (link, _) in robot.feet.items()
         }
@@ -229,11 +230,27 @@ class Simulation:
 
     # ----------------------------------------------------------------------------- stepping
     def step(self) -> None:
-        """Advance one control period."""
-        for _ in range(self.substeps):
+        """Advance one control period.
+
+        With ``first_order_hold`` the joint drives move each position target along its
+        commanded velocity between commands (``q_ref + v_ref (t - t_command)``, for at most
+        one control period past the command) instead of holding it: the servo loop of a
+        real joint drive runs far faster than its commands arrive and tracks a trajectory.
+        """
+        hold = self.first_order_hold
+        if hold:
+            mux, h, period = self.mux, self.model.opt.timestep, self.control_period
+            base, _, _ = mux.actuator_inputs()
+            slope = mux.kp * mux.velocity
+            since = self.time - mux.last_update
+        for i in range(self.substeps):
             if self._pushes:
                 self._update_pushes()
+            if hold:
+                self.data.ctrl[:] = base + slope * np.clip(since + i * h, 0.0, period)
             mujoco.mj_step(self.model, self.data)
+        if hold:
+            self.data.ctrl[:] = base
 
     def _update_pushes(self) -> None:
         now = self.time
