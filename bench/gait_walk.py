@@ -18,7 +18,11 @@ Scenarios (the issue's figures):
   friction    floor friction 0.6 and 1.0, walking 0.4 m/s
   payload     +3 kg and -3 kg on the torso (unknown to the controller), walking 0.4 m/s
 
-Usage: bench/gait_walk.py [--only stand,forward,...] [--pushes 20] [--jobs 2] [--node]
+  stop_and_go random sequences of walks, turns and stops (a coordinator approaching a table):
+              walked without a fall >= 90 % of 16
+
+Usage: bench/gait_walk.py [--only stand,forward,...] [--pushes 20] [--stop-and-go 16] [--jobs 2]
+       [--control-rate-hz 500] [--first-order-hold] [--set KEY=VALUE] [--node]
 """
 
 from __future__ import annotations
@@ -217,6 +221,32 @@ def push_trial(trial: int, force=50.0, speed=0.3, body="torso_link", seed=0) -> 
     return {"trial": trial, "direction": direction, "phase": phase, "fallen": run.fallen}
 
 
+def stop_and_go_trial(trial: int) -> dict:
+    """One random command sequence: five commands of 0.5-2.5 s, each a forward walk with some
+    side-step and turn, a stop, or a straight forward/backward walk, then a stop for 2 s (what
+    a coordinator walking to a table and correcting its approach sends)."""
+    rng = np.random.default_rng(7000 + trial)
+    run = Run()
+    run.walk()
+    commands = []
+    for _ in range(5):
+        kind = int(rng.integers(3))
+        if kind == 0:
+            command = [rng.uniform(0.1, 0.4), rng.uniform(-0.1, 0.1), rng.uniform(-0.4, 0.4)]
+        elif kind == 1:
+            command = [0.0, 0.0, 0.0]
+        else:
+            command = [rng.uniform(-0.15, 0.3), 0.0, 0.0]
+        commands.append((float(rng.uniform(0.5, 2.5)), command))
+    commands.append((2.0, [0.0, 0.0, 0.0]))
+    fell_at = None
+    for seconds, command in commands:
+        if not run.run(seconds, command):
+            fell_at = round(run.sim.time, 2)
+            break
+    return {"trial": trial, "fallen": run.fallen, "fell_at_s": fell_at}
+
+
 def scenario_condition(name, friction=0.9, payload=0.0, speed=0.4, seconds=12.0) -> dict:
     run = Run(friction=friction, payload=payload)
     run.walk()
@@ -260,6 +290,8 @@ def _job(item):
     DT = 1.0 / args.control_rate_hz
     FIRST_ORDER_HOLD = args.first_order_hold
     OVERRIDES.update(_parse_overrides(args.set))
+    if name.startswith("stopgo_"):
+        return {"stopgo": stop_and_go_trial(int(name[7:]))}
     if name.startswith("push_"):
         return {"push": push_trial(int(name[5:]), args.force, body=args.push_body)}
     return JOBS[name](args)
@@ -286,6 +318,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="", help="comma-separated scenarios (default: all)")
     parser.add_argument("--pushes", type=int, default=20)
+    parser.add_argument(
+        "--stop-and-go", type=int, default=16, help="random stop-and-go command sequences"
+    )
     parser.add_argument("--force", type=float, default=50.0)
     parser.add_argument("--push-body", default="torso_link")
     parser.add_argument("--speed", type=float, default=0.45, help="forward command [m/s]")
@@ -313,19 +348,31 @@ def main() -> int:
         help="change a controller setting (GaitConfig field, e.g. stabilizer.dcm_gain=4)",
     )
     args = parser.parse_args()
-    names = [n for n in args.only.split(",") if n] or list(JOBS) + ["push"]
+    names = [n for n in args.only.split(",") if n] or list(JOBS) + ["push", "stop_and_go"]
     items = [(n, args) for n in names if n in JOBS]
     if "push" in names:
         items += [(f"push_{i}", args) for i in range(args.pushes)]
+    if "stop_and_go" in names:
+        items += [(f"stopgo_{i}", args) for i in range(args.stop_and_go)]
     load_before = os.getloadavg()
     started = time.perf_counter()
-    results, pushes = {}, []
+    results, pushes, sequences = {}, [], []
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for result in pool.map(_job, items):
             if "push" in result:
                 pushes.append(result["push"])
+            elif "stopgo" in result:
+                sequences.append(result["stopgo"])
             else:
                 results.update(result)
+    if sequences:
+        walked = sum(not q["fallen"] for q in sequences)
+        results["stop_and_go"] = {
+            "sequences": len(sequences),
+            "walked": walked,
+            "falls_at_s": {q["trial"]: q["fell_at_s"] for q in sequences if q["fallen"]},
+            "pass": walked >= 0.9 * len(sequences),
+        }
     if pushes:
         survived = sum(not p["fallen"] for p in pushes)
         by_direction = {}

@@ -109,6 +109,9 @@ class NodeProcess:
         # Flush Python output line by line and keep logs free of colour codes.
         environment.setdefault("PYTHONUNBUFFERED", "1")
         environment.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")
+        # A crash in native code (rclpy, Fast DDS, MuJoCo, pinocchio) leaves the Python stack
+        # of every thread in the node's log instead of an empty log and exit code -11.
+        environment.setdefault("PYTHONFAULTHANDLER", "1")
         with open(self.log_path, "wb") as log_file:
             self._process = subprocess.Popen(
                 self.command,
