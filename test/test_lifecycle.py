@@ -94,3 +94,17 @@ def test_a_signal_while_the_node_is_built_stops_it_cleanly() -> None:
     # It was never started, so it is not stopped either; it never spins.
     assert "started" not in output
     assert "receiving" not in output
+
+
+def test_sigusr1_prints_every_threads_stack_and_the_node_runs_on() -> None:
+    """A hung node can be asked where it hangs (the harness does before a SIGKILL)."""
+    process = start("stream")
+    wait_for_line(process, "receiving", 30.0)
+    process.send_signal(signal.SIGUSR1)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    code, output = finish(process)
+    assert code == 0, output
+    assert "Current thread" in output or "Thread 0x" in output, output
+    assert "lifecycle_node.py" in output or "lifecycle.py" in output, output
+    assert "stopped after" in output

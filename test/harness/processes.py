@@ -8,6 +8,7 @@ and SIGKILL only if the node hangs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -180,6 +181,15 @@ class NodeProcess:
         for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             if process.poll() is not None:
                 break
+            if stop_signal == signal.SIGKILL and hasattr(signal, "SIGUSR1"):
+                # Where it hangs: the nodes print every thread's stack on SIGUSR1
+                # (humanoid_common.lifecycle.run_node), into the log kept for the failure.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGUSR1)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=1.0)
+                if process.poll() is not None:
+                    break
             self.stop_signal = stop_signal
             try:
                 # The whole group: a wrapper script's children get the signal too.

@@ -17,6 +17,7 @@ between callbacks, so no exception is ever raised in the middle of one.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import signal
 import sys
@@ -140,10 +141,14 @@ def run_node(
     ``make_node`` builds the node; if the node has a ``start()`` method it is called next, and
     a ``stop()`` method is called on the way out. An exception of a type in ``refuse`` (or a
     ``ParameterException``) from either is a refusal to start: its message goes to stderr
-    prefixed with ``program``, and the exit code is 2.
+    prefixed with ``program``, and the exit code is 2. SIGUSR1 prints every thread's stack.
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     stop = stop_on_signals()
+    # SIGUSR1 prints every thread's Python stack to stderr and the node runs on: a node that
+    # hangs (on shutdown too) can be asked where (the test harness does before a SIGKILL).
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     refusals = (*refuse, ParameterException)
     node = None
     started = False
