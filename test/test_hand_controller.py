@@ -33,17 +33,26 @@ STARTUP_S = 120.0
 GRASP_S = 240.0  # wall time for a whole grasp in lockstep on a loaded 2-core machine
 
 
-def specs():
-    sim = node_specs("simulator", {"sim_mode": "lockstep"})[0]
+def hand_graph_specs(side: str, sim_arguments: dict):
+    """The simulator (stack ``simulator`` with ``sim_arguments``), and the ``side`` hand's
+    tactile driver on the simulated skin and its grasp controller, as the wiring gives them;
+    skips the test if any of them is not built."""
+    sim = node_specs("simulator", sim_arguments)[0]
     tactile = next(
-        s
-        for s in node_specs("tactile", {"tactile_backend": "sim"})
-        if s.namespace.endswith("right_hand")
+        s for s in node_specs("tactile", {"tactile_backend": "sim"}) if s.namespace.endswith(side)
     )
-    hand = next(s for s in node_specs("hand", {}) if s.namespace.endswith("right_hand"))
+    hand = next(s for s in node_specs("hand", {}) if s.namespace.endswith(side))
     for spec in (sim, tactile, hand):
         if not executable_exists(spec):
             pytest.skip(f"{spec.package} is not built (colcon build)")
+    tactile = dataclasses.replace(
+        tactile, overrides={**tactile.overrides, "backend_options": "{sim: {}}"}
+    )
+    return sim, tactile, hand
+
+
+def specs():
+    sim, tactile, hand = hand_graph_specs("right_hand", {"sim_mode": "lockstep"})
     sim = dataclasses.replace(
         sim,
         overrides={
@@ -60,9 +69,6 @@ def specs():
             "lockstep_timeout_s": 5.0,
             "seed": 1,
         },
-    )
-    tactile = dataclasses.replace(
-        tactile, overrides={**tactile.overrides, "backend_options": "{sim: {}}"}
     )
     hand = dataclasses.replace(
         hand,

@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
+from test_hand_controller import hand_graph_specs
 
-from harness.processes import NodeGroup, executable_exists
+from harness.processes import NodeGroup
 from harness.ros import TestNode, reliable_qos
-from harness.wiring import node_specs
 from humanoid_interfaces.msg import JointCommand
 
 STARTUP_S = 120.0
@@ -26,16 +25,7 @@ WINDOW_S = 4.0
 
 
 def specs():
-    sim = node_specs("simulator", {})[0]
-    tactile = next(
-        s
-        for s in node_specs("tactile", {"tactile_backend": "sim"})
-        if s.namespace.endswith("left_hand")
-    )
-    hand = next(s for s in node_specs("hand", {}) if s.namespace.endswith("left_hand"))
-    for spec in (sim, tactile, hand):
-        if not executable_exists(spec):
-            pytest.skip(f"{spec.package} is not built (colcon build)")
+    sim, tactile, hand = hand_graph_specs("left_hand", {})
     sim = dataclasses.replace(
         sim,
         overrides={
@@ -46,9 +36,6 @@ def specs():
             "tactile_rate_hz": 100.0,
             "ground_truth_rate_hz": 10.0,
         },
-    )
-    tactile = dataclasses.replace(
-        tactile, overrides={**tactile.overrides, "backend_options": "{sim: {}}"}
     )
     hand = dataclasses.replace(hand, overrides={**hand.overrides, "diagnostics_rate_hz": 5.0})
     return sim, tactile, hand

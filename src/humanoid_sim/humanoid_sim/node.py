@@ -257,9 +257,11 @@ class SimNode(Node):
                 self._publish(now_ns, outputs)
                 self._steps += 1
                 if lockstep:
-                    with self._cv:
-                        self._stamps.append(now_ns)
-                        due_ns = self._stamps[0]  # the state whose answers act from this step
+                    due_ns = now_ns  # the state whose answers act from this step
+                    if self._delay:
+                        with self._cv:
+                            self._stamps.append(now_ns)
+                            due_ns = self._stamps[0]
                     self._wait_for_sources(due_ns, now_ns, outputs)
                 if speed > 0.0:
                     target = wall_start + (self.sim.time + self.sim.control_period - sim_start) / (

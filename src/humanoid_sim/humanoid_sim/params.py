@@ -254,7 +254,7 @@ def validate(values: dict) -> SimParams:
         camera_rate_hz=float(values["camera_rate_hz"]),
         ground_truth_rate_hz=float(values["ground_truth_rate_hz"]),
         real_time_factor=float(values["real_time_factor"]),
-        lockstep_sources=tuple(s for s in values["lockstep_sources"] if s),
+        lockstep_sources=tuple(sources),
         lockstep_timeout_s=float(values["lockstep_timeout_s"]),
         lockstep_resend_s=float(values["lockstep_resend_s"]),
         lockstep_max_real_time_factor=float(values["lockstep_max_real_time_factor"]),

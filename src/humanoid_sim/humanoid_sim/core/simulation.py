@@ -205,8 +205,8 @@ class Simulation:
         Raises:
             CommandRejected: Nothing was applied; the rejection is counted.
         """
-        targets = self.mux.submit(self.time, **command)
-        self._write_actuators()
+        targets = self.check_command(**command)
+        self.apply(targets)
         return targets
 
     def check_command(self, **command) -> JointTargets:
