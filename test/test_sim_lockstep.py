@@ -344,3 +344,69 @@ def test_the_camera_node_keeps_its_name_and_the_other_ros_arguments() -> None:
         "--log-level",
         "warn",
     ]
+
+
+def test_lockstep_reports_where_a_period_goes_and_sends_the_clock_after_the_answers(
+    node_logs: Path,
+) -> None:
+    """/diagnostics splits each period's wall time by stage and gives each lockstep source's
+    answer latency; /clock, which no controller waits for, is sent once the sources answered.
+
+    The tester answers every state 30 ms after it arrives: its answer latency and the
+    simulator's waiting must be at least that, and each /clock (one per state here) must come
+    after the answer to its state was sent.
+    """
+    delay_s = 0.03
+    spec = sim_spec(
+        mode="lockstep",
+        lockstep_sources=["tester"],
+        camera_rate_hz=0.0,
+        tactile_rate_hz=0.0,
+        control_rate_hz=100.0,
+        diagnostics_rate_hz=2.0,
+    )
+    answered: dict[int, float] = {}
+    clock_arrivals: dict[int, float] = {}
+    with TestNode("lockstep_timing_tester") as node:
+        publisher = node.publisher("/joint_command", JointCommand, reliable_qos(50))
+
+        def answer(state: JointState) -> None:
+            stamp_ns = state.header.stamp.sec * 10**9 + state.header.stamp.nanosec
+            if stamp_ns in answered:
+                return
+            time.sleep(delay_s)
+            command = JointCommand(source="tester", name=["right_elbow_joint"], position=[0.5])
+            command.kp, command.kd = [40.0], [2.0]
+            command.header.stamp = state.header.stamp
+            answered[stamp_ns] = time.monotonic()
+            publisher.publish(command)
+
+        def on_clock(message: Clock) -> None:
+            clock_arrivals.setdefault(
+                message.clock.sec * 10**9 + message.clock.nanosec, time.monotonic()
+            )
+
+        node.node.create_subscription(JointState, "/joint_states", answer, reliable_qos(100))
+        node.node.create_subscription(Clock, "/clock", on_clock, reliable_qos(100))
+        diagnostics = node.collect("/diagnostics", DiagnosticArray, reliable_qos(10))
+        with NodeGroup([spec], node_logs) as group:
+            deadline = time.monotonic() + STARTUP_S + 60.0
+            figures: dict[str, str] = {}
+            while not (len(answered) >= 100 and "answer_ms.tester" in figures):
+                group.assert_running()
+                assert time.monotonic() < deadline, f"{len(answered)} steps, figures {figures}"
+                for message in diagnostics.messages:
+                    for status in message.status:
+                        values = {kv.key: kv.value for kv in status.values}
+                        if values.get("answer_ms.tester"):
+                            figures = values
+                time.sleep(0.05)
+    assert float(figures["answer_ms.tester"]) >= 1e3 * delay_s
+    assert float(figures["period_wait_ms"]) >= 0.8e3 * delay_s  # the rest is the publishing
+    assert float(figures["period_step_ms"]) > 0.0
+    assert float(figures["period_publish_ms"]) > 0.0
+    assert float(figures["period_read_ms"]) > 0.0
+    # Every state answered (after the start-up republishing) had its /clock after the answer.
+    common = sorted(set(answered) & set(clock_arrivals))[5:]
+    assert len(common) >= 50
+    assert all(clock_arrivals[t] > answered[t] for t in common)

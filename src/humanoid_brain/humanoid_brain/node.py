@@ -25,6 +25,7 @@ from humanoid_common.cdr import CdrError, CdrReader, leading_stamp_ns, read_cont
 from humanoid_common.lifecycle import run_node
 from humanoid_common.messages import joint_state_from_raw, odometry_from_raw
 from humanoid_common.params import declare_parameters
+from humanoid_common.polled import PolledSubscriptions
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionClient
 from rclpy.node import Node
@@ -44,6 +45,9 @@ from humanoid_brain.params import PARAMETERS, validate
 from humanoid_interfaces.msg import ContactArray, GaitStatus
 
 SENSOR_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+# The streams taken in batches (humanoid_common.polled): the keep-last depth covers 0.2 s of
+# joint states at the G1's 500 Hz between two polls (20 Hz).
+POLLED_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT)
 COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 STATUS_QOS = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
@@ -72,16 +76,20 @@ class BrainNode(Node):
         self.pub_status = self.create_publisher(String, "/brain/status", STATUS_QOS)
         self.pub_diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_subscription(PoseStamped, "/vision/target", self._on_target, SENSOR_QOS)
-        self.create_subscription(Odometry, "/odom", self._on_odom, SENSOR_QOS, raw=True)
-        # Of the gait's 50 Hz status only the state is used: read from the serialized message.
-        self.create_subscription(GaitStatus, "/gait/status", self._on_gait, SENSOR_QOS, raw=True)
-        # Joint states and contacts come at the control rate of the robot (500 Hz) and the task
-        # needs a few values of the newest one at its own 20 Hz: keep the serialized message
-        # and decode it only when used (decoding each cost this node most of a core).
-        self.create_subscription(JointState, "/joint_states", self._on_joints, SENSOR_QOS, raw=True)
+        # Odometry (100 Hz), the gait's status (50 Hz), joint states and contacts (the robot's
+        # control rate, 500 Hz on the G1) are read at the task's 20 Hz and when a target
+        # arrives: they wait in DDS and are taken in batches (humanoid_common.polled), not
+        # dispatched one by one. The newest is kept serialized and decoded only when used
+        # (decoding each joint state cost this node most of a core); the odometry and joint
+        # states of the last second are kept to place detections.
+        self._polled = PolledSubscriptions(self)
+        polled = self._polled.create_subscription
+        polled(Odometry, "/odom", self._on_odom, POLLED_QOS, raw=True)
+        polled(GaitStatus, "/gait/status", self._on_gait, POLLED_QOS, raw=True)
+        polled(JointState, "/joint_states", self._on_joints, POLLED_QOS, raw=True)
         if self.params.contacts_topic:
-            self.create_subscription(
-                ContactArray, self.params.contacts_topic, self._on_contacts, SENSOR_QOS, raw=True
+            polled(
+                ContactArray, self.params.contacts_topic, self._on_contacts, POLLED_QOS, raw=True
             )
         self.gait_clients = {
             "walk": self.create_client(Trigger, "/gait/walk"),
@@ -217,6 +225,7 @@ class BrainNode(Node):
         return sum(1 for contact in contacts if contact.in_contact)
 
     def _on_target(self, msg: PoseStamped) -> None:
+        self._polled.poll()  # the odometry and joint states up to now
         p = msg.pose.position
         point = np.array([p.x, p.y, p.z])
         stamp_ns = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
@@ -283,6 +292,7 @@ class BrainNode(Node):
 
     # ------------------------------------------------------------------ control
     def _control(self) -> None:
+        self._polled.poll()
         t = self._now_s()
         dt = t - self._last_t if self._last_t is not None else 1.0 / self.params.control_rate_hz
         if dt <= 0.0:
@@ -414,9 +424,14 @@ class BrainNode(Node):
             object_class=self.params.object_class,
         )
 
+    def destroy_node(self) -> None:
+        self._polled.destroy()
+        super().destroy_node()
+
     # ------------------------------------------------------------------- status
     def status(self) -> dict:
         """The task's state as published on /brain/status."""
+        self._polled.poll()
         out, state = self._last, self.task.state
         robot = self._odom_pose
         return {

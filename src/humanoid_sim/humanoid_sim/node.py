@@ -106,6 +106,13 @@ class SimNode(Node):
         self._lockstep_timeouts = 0
         self._resends = 0
         self._answer_s = 0.0  # moving average of the lockstep answer time (wall) [s]
+        # Where each period's wall time goes (reported on /diagnostics, reset there): reading
+        # the sensors, publishing the state, waiting for the lockstep's answers, stepping; and
+        # per source, the time from the state's publication to its answer.
+        self._timing = dict.fromkeys(("read", "publish", "wait", "step"), 0.0)
+        self._timed_periods = 0
+        self._published_at = (-1, 0.0)  # (stamp [ns], monotonic time) of the last state
+        self._answer_time: dict[str, list[float]] = {}  # source -> [sum of latencies, count]
         self._camera_error = ""
         self._diag_last = (time.monotonic(), 0.0, dict(self._counts))
         self._every = {
@@ -248,14 +255,18 @@ class SimNode(Node):
                 )
                 if camera_due:
                     camera.wait_idle()
+                t_read = time.monotonic()
                 with self._cv:
                     now_ns = int(round(self.sim.time * 1e9))
                     outputs = self._read_outputs()
                     if camera_due:
                         camera.capture(self.sim.model, self.sim.data, divmod(now_ns, 10**9))
                         self._counts["camera"] += 1
+                t_publish = time.monotonic()
+                self._published_at = (now_ns, t_publish)
                 self._publish(now_ns, outputs)
                 self._steps += 1
+                t_wait = time.monotonic()
                 if lockstep:
                     due_ns = now_ns  # the state whose answers act from this step
                     if self._delay:
@@ -263,6 +274,9 @@ class SimNode(Node):
                             self._stamps.append(now_ns)
                             due_ns = self._stamps[0]
                     self._wait_for_sources(due_ns, now_ns, outputs)
+                t_after = time.monotonic()
+                self._publish_after(now_ns, outputs)
+                t_step = time.monotonic()
                 if speed > 0.0:
                     target = wall_start + (self.sim.time + self.sim.control_period - sim_start) / (
                         speed
@@ -280,7 +294,14 @@ class SimNode(Node):
                     elif self._delay:
                         for targets in self._delay_line.release(due_ns):
                             self.sim.apply(targets)
+                    t_stepping = time.monotonic()
                     self.sim.step()
+                    timing = self._timing
+                    timing["read"] += t_publish - t_read
+                    timing["publish"] += t_wait - t_publish + t_step - t_after
+                    timing["wait"] += t_after - t_wait
+                    timing["step"] += time.monotonic() - t_stepping
+                    self._timed_periods += 1
         except Exception as error:  # noqa: BLE001 - report, then let the node shut down
             if rclpy.ok() and self._running:
                 self.get_logger().fatal(f"simulation loop failed: {error!r}")
@@ -341,6 +362,8 @@ class SimNode(Node):
                     self._cv.release()
                     try:
                         self._publish(now_ns, outputs, repeat=True)
+                        # A controller may wait for simulated time before its first answer.
+                        self.pub_clock.publish(write_time(now_ns))
                     finally:
                         self._cv.acquire()
                     continue
@@ -366,10 +389,11 @@ class SimNode(Node):
 
     # ------------------------------------------------------------------------ publish
     def _publish(self, now_ns: int, out: dict, repeat: bool = False) -> None:
-        """Publish one step's outputs; ``repeat``: the same state again for lockstep (not the
-        ground truth, which nothing waits for; camera images are published by camera_stream)."""
-        if out["clock"]:
-            self.pub_clock.publish(write_time(now_ns))
+        """Publish what the controllers answer: the skins (the hands' longest path: skin ->
+        tactile driver -> grasp controller), the joints, the IMU and the foot wrenches;
+        ``repeat``: the same state again for lockstep."""
+        if "tactile" in out:
+            self._publish_tactile(now_ns, out["tactile"])
         q, dq, tau = out["joints"]
         self.pub_joints.publish(self._joint_writer.write(now_ns, q, dq, tau))
         imu = out["imu"]
@@ -384,9 +408,14 @@ class SimNode(Node):
             self.pub_wrench[side].publish(raw)
         if not repeat:
             self._counts["state"] += 1
-        if "tactile" in out:
-            self._publish_tactile(now_ns, out["tactile"])
-        if "base" in out and not repeat:  # evaluation only: nothing waits for it
+
+    def _publish_after(self, now_ns: int, out: dict) -> None:
+        """Publish what no controller waits for: /clock (every node on simulated time wakes up
+        for it) and the ground truth. In lockstep this comes after the answers, so that those
+        wake-ups do not take the CPU from the controllers computing them."""
+        if out["clock"]:
+            self.pub_clock.publish(write_time(now_ns))
+        if "base" in out:
             self._publish_truth(conv.stamp(now_ns), out["base"], out["objects"])
 
     def _publish_tactile(self, stamp_ns: int, readings) -> None:
@@ -467,6 +496,11 @@ class SimNode(Node):
                 return
             if msg.source:
                 answered = msg.stamp_ns
+                stamp, published = self._published_at
+                if answered == stamp:
+                    latency = self._answer_time.setdefault(msg.source, [0.0, 0])
+                    latency[0] += time.monotonic() - published
+                    latency[1] += 1
                 self._answered_ns[msg.source] = max(answered, self._answered_ns.get(msg.source, -1))
             self._cv.notify_all()
 
@@ -515,6 +549,11 @@ class SimNode(Node):
             accepted, rejected, reason = mux.accepted, mux.rejected, mux.last_rejection
             fallen = self.sim.has_fallen()
             held = len(self._delay_line)
+            timing, periods = self._timing, self._timed_periods
+            answers = self._answer_time
+            self._timing = dict.fromkeys(timing, 0.0)
+            self._timed_periods = 0
+            self._answer_time = {}
         wall_then, sim_then, counts_then = self._diag_last
         elapsed = max(wall_now - wall_then, 1e-9)
         self._diag_last = (wall_now, sim_now, dict(self._counts))
@@ -548,6 +587,12 @@ class SimNode(Node):
         }
         for name, count in self._counts.items():
             values[f"{name}_rate_hz"] = f"{(count - counts_then[name]) / elapsed:.1f}"
+        # Wall time per period [ms] by stage, and each lockstep source's answer latency: which
+        # stage or controller limits the speed.
+        for stage, seconds in timing.items():
+            values[f"period_{stage}_ms"] = f"{1e3 * seconds / max(periods, 1):.3f}"
+        for source, (total, count) in sorted(answers.items()):
+            values[f"answer_ms.{source}"] = f"{1e3 * total / max(count, 1):.3f}"
         status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
         array_msg = DiagnosticArray()
         array_msg.header.stamp = self.get_clock().now().to_msg()
