@@ -20,7 +20,7 @@ from test_sim_node import STARTUP_S, sim_spec
 
 from harness.processes import NodeGroup, node_command
 from harness.ros import TestNode, reliable_qos
-from humanoid_interfaces.msg import JointCommand
+from humanoid_interfaces.msg import JointCommand, TactileFrame
 from humanoid_sim.camera_stream import without_node_name
 
 
@@ -32,6 +32,7 @@ from humanoid_sim.camera_stream import without_node_name
         ("camera_rate_hz:=0", "camera_rate_hz"),
         ("clock_rate_hz:=1000.0", "clock_rate_hz"),  # above control_rate_hz
         ("scene:=/no/such/scene.yaml", "scene"),
+        ("lockstep_late_skins:=[left_foot]", "lockstep_late_skins"),
     ],
 )
 def test_bad_parameter_refuses_to_start(override: str, named: str, node_logs: Path) -> None:
@@ -346,48 +347,67 @@ def test_the_camera_node_keeps_its_name_and_the_other_ros_arguments() -> None:
     ]
 
 
-def test_lockstep_reports_where_a_period_goes_and_sends_the_clock_after_the_answers(
+def test_lockstep_reports_where_a_period_goes_and_sends_what_nobody_waits_for_after(
     node_logs: Path,
 ) -> None:
     """/diagnostics splits each period's wall time by stage and gives each lockstep source's
-    answer latency; /clock, which no controller waits for, is sent once the sources answered.
+    answer latency; /clock and the skins of ``lockstep_late_skins`` (the left hand's here) are
+    sent once the sources answered, the other skins with the state.
 
     The tester answers every state 30 ms after it arrives: its answer latency and the
-    simulator's waiting must be at least that, and each /clock (one per state here) must come
-    after the answer to its state was sent.
+    simulator's waiting must be at least that; each /clock (one per state here) and each left
+    skin frame must come after the answer to its state was sent, each right skin frame before.
+    Both skins' frames of one state carry one sequence number, one more than the state before.
     """
     delay_s = 0.03
     spec = sim_spec(
         mode="lockstep",
         lockstep_sources=["tester"],
+        lockstep_late_skins=["left_hand"],
         camera_rate_hz=0.0,
-        tactile_rate_hz=0.0,
+        tactile_rate_hz=100.0,
         control_rate_hz=100.0,
         diagnostics_rate_hz=2.0,
     )
-    answered: dict[int, float] = {}
-    clock_arrivals: dict[int, float] = {}
+    answered: dict[int, int] = {}  # stamp -> system time of the answer [ns]
+    resent: set[int] = set()
+    clock_arrivals: dict[int, int] = {}
+    skins: dict[str, dict[int, tuple[int, int]]] = {"left_hand": {}, "right_hand": {}}
     with TestNode("lockstep_timing_tester") as node:
         publisher = node.publisher("/joint_command", JointCommand, reliable_qos(50))
 
         def answer(state: JointState) -> None:
             stamp_ns = state.header.stamp.sec * 10**9 + state.header.stamp.nanosec
             if stamp_ns in answered:
+                resent.add(stamp_ns)  # re-sent (startup, or a slow answer): /clock goes too
                 return
             time.sleep(delay_s)
             command = JointCommand(source="tester", name=["right_elbow_joint"], position=[0.5])
             command.kp, command.kd = [40.0], [2.0]
             command.header.stamp = state.header.stamp
-            answered[stamp_ns] = time.monotonic()
+            answered[stamp_ns] = time.time_ns()
             publisher.publish(command)
 
-        def on_clock(message: Clock) -> None:
+        # Arrival: the middleware's reception time (system clock), not the callback's, which
+        # waits while the executor sleeps in answer().
+        def on_clock(message: Clock, info) -> None:
             clock_arrivals.setdefault(
-                message.clock.sec * 10**9 + message.clock.nanosec, time.monotonic()
+                message.clock.sec * 10**9 + message.clock.nanosec, info["received_timestamp"]
             )
+
+        def on_skin(skin: str, frame: TactileFrame, info) -> None:
+            stamp_ns = frame.header.stamp.sec * 10**9 + frame.header.stamp.nanosec
+            skins[skin].setdefault(stamp_ns, (info["received_timestamp"], frame.sequence))
 
         node.node.create_subscription(JointState, "/joint_states", answer, reliable_qos(100))
         node.node.create_subscription(Clock, "/clock", on_clock, reliable_qos(100))
+        for skin in skins:
+            node.node.create_subscription(
+                TactileFrame,
+                f"/{skin}/tactile/sim_pressure",
+                lambda frame, info, skin=skin: on_skin(skin, frame, info),
+                reliable_qos(100),
+            )
         diagnostics = node.collect("/diagnostics", DiagnosticArray, reliable_qos(10))
         with NodeGroup([spec], node_logs) as group:
             deadline = time.monotonic() + STARTUP_S + 60.0
@@ -407,6 +427,16 @@ def test_lockstep_reports_where_a_period_goes_and_sends_the_clock_after_the_answ
     assert float(figures["period_publish_ms"]) > 0.0
     assert float(figures["period_read_ms"]) > 0.0
     # Every state answered (after the start-up republishing) had its /clock after the answer.
-    common = sorted(set(answered) & set(clock_arrivals))[5:]
+    common = set(answered) & set(clock_arrivals) & set(skins["left_hand"]) - resent
+    common = sorted(common & set(skins["right_hand"]))[5:-1]  # the last: maybe on shutdown
     assert len(common) >= 50
     assert all(clock_arrivals[t] > answered[t] for t in common)
+    assert all(skins["left_hand"][t][0] > answered[t] for t in common)
+    assert all(skins["right_hand"][t][0] < answered[t] for t in common)
+    sequences = [skins["right_hand"][t][1] for t in common]
+    assert sequences == [skins["left_hand"][t][1] for t in common]
+    # One sequence number per state (a state sent again keeps its number): 10 ms apart, 1 apart.
+    assert all(
+        b - a == (u - t) // 10_000_000
+        for (t, a), (u, b) in itertools.pairwise(zip(common, sequences, strict=True))
+    )

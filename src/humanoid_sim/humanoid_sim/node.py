@@ -99,6 +99,14 @@ class SimNode(Node):
         self._delay = self.params.lockstep_command_delay_steps if lockstep else 0
         delayed = self.params.lockstep_delayed_sources or self.params.lockstep_sources
         self._delayed_sources = frozenset(delayed if self._delay else ())
+        skins = {skin.name for skin in robot.skins}
+        unknown = sorted(set(self.params.lockstep_late_skins) - skins)
+        if unknown:
+            raise ParameterError(
+                f"parameter 'lockstep_late_skins': {unknown} are not skins of {robot.name} "
+                f"({sorted(skins)})"
+            )
+        self._late_skins = frozenset(self.params.lockstep_late_skins if lockstep else ())
         self._delay_line = CommandDelayLine()
         self._stamps: collections.deque[int] = collections.deque(maxlen=self._delay + 1)
         self._steps = 0
@@ -275,7 +283,8 @@ class SimNode(Node):
                             due_ns = self._stamps[0]
                     self._wait_for_sources(due_ns, now_ns, outputs)
                 t_after = time.monotonic()
-                self._publish_after(now_ns, outputs)
+                if self._running:  # not on shutdown, when the wait ends unanswered
+                    self._publish_after(now_ns, outputs)
                 t_step = time.monotonic()
                 if speed > 0.0:
                     target = wall_start + (self.sim.time + self.sim.control_period - sim_start) / (
@@ -381,7 +390,8 @@ class SimNode(Node):
             "wrench": {side: sim.foot_wrench(side) for side in self.robot.feet},
         }
         if self._every["tactile"] and step % self._every["tactile"] == 0:
-            outputs["tactile"] = sim.tactile_readings()
+            outputs["tactile"] = (self._counts["tactile"], sim.tactile_readings())
+            self._counts["tactile"] += 1
         if self._every["ground_truth"] and step % self._every["ground_truth"] == 0:
             outputs["base"] = sim.base_state()
             outputs["objects"] = sim.object_states()
@@ -390,10 +400,10 @@ class SimNode(Node):
     # ------------------------------------------------------------------------ publish
     def _publish(self, now_ns: int, out: dict, repeat: bool = False) -> None:
         """Publish what the controllers answer: the skins (the hands' longest path: skin ->
-        tactile driver -> grasp controller), the joints, the IMU and the foot wrenches;
-        ``repeat``: the same state again for lockstep."""
+        tactile driver -> grasp controller) but those of ``lockstep_late_skins``, the joints,
+        the IMU and the foot wrenches; ``repeat``: the same state again for lockstep."""
         if "tactile" in out:
-            self._publish_tactile(now_ns, out["tactile"])
+            self._publish_tactile(now_ns, *out["tactile"], late=False)
         q, dq, tau = out["joints"]
         self.pub_joints.publish(self._joint_writer.write(now_ns, q, dq, tau))
         imu = out["imu"]
@@ -410,25 +420,29 @@ class SimNode(Node):
             self._counts["state"] += 1
 
     def _publish_after(self, now_ns: int, out: dict) -> None:
-        """Publish what no controller waits for: /clock (every node on simulated time wakes up
-        for it) and the ground truth. In lockstep this comes after the answers, so that those
-        wake-ups do not take the CPU from the controllers computing them."""
+        """Publish what no lockstep source waits for: the skins of ``lockstep_late_skins``,
+        /clock (every node on simulated time wakes up for it) and the ground truth. In lockstep
+        this comes after the answers, so that the nodes these wake up (and the work they start)
+        do not take the CPU from the controllers computing them."""
+        if "tactile" in out and self._late_skins:
+            self._publish_tactile(now_ns, *out["tactile"], late=True)
         if out["clock"]:
             self.pub_clock.publish(write_time(now_ns))
         if "base" in out:
             self._publish_truth(conv.stamp(now_ns), out["base"], out["objects"])
 
-    def _publish_tactile(self, stamp_ns: int, readings) -> None:
+    def _publish_tactile(self, stamp_ns: int, sequence: int, readings, late: bool) -> None:
         for skin, pads in readings.items():
+            if (skin in self._late_skins) != late:
+                continue
             raw = self._skin_writers[skin].write(
                 stamp_ns,
-                self._counts["tactile"],
+                sequence,
                 [reading.pressure_kpa for reading in pads],
                 [reading.shear_x_kpa for reading in pads],
                 [reading.shear_y_kpa for reading in pads],
             )
             self.pub_tactile[skin].publish(raw)
-        self._counts["tactile"] += 1
 
     def _publish_truth(self, stamp, base, objects) -> None:
         odom = Odometry()
