@@ -99,14 +99,6 @@ class SimNode(Node):
         self._delay = self.params.lockstep_command_delay_steps if lockstep else 0
         delayed = self.params.lockstep_delayed_sources or self.params.lockstep_sources
         self._delayed_sources = frozenset(delayed if self._delay else ())
-        skins = {skin.name for skin in robot.skins}
-        unknown = sorted(set(self.params.lockstep_late_skins) - skins)
-        if unknown:
-            raise ParameterError(
-                f"parameter 'lockstep_late_skins': {unknown} are not skins of {robot.name} "
-                f"({sorted(skins)})"
-            )
-        self._late_skins = frozenset(self.params.lockstep_late_skins if lockstep else ())
         self._delay_line = CommandDelayLine()
         self._stamps: collections.deque[int] = collections.deque(maxlen=self._delay + 1)
         self._steps = 0
@@ -390,6 +382,7 @@ class SimNode(Node):
             "wrench": {side: sim.foot_wrench(side) for side in self.robot.feet},
         }
         if self._every["tactile"] and step % self._every["tactile"] == 0:
+            # One sequence number per state, also when the state is sent again.
             outputs["tactile"] = (self._counts["tactile"], sim.tactile_readings())
             self._counts["tactile"] += 1
         if self._every["ground_truth"] and step % self._every["ground_truth"] == 0:
@@ -400,10 +393,10 @@ class SimNode(Node):
     # ------------------------------------------------------------------------ publish
     def _publish(self, now_ns: int, out: dict, repeat: bool = False) -> None:
         """Publish what the controllers answer: the skins (the hands' longest path: skin ->
-        tactile driver -> grasp controller) but those of ``lockstep_late_skins``, the joints,
-        the IMU and the foot wrenches; ``repeat``: the same state again for lockstep."""
+        tactile driver -> grasp controller), the joints, the IMU and the foot wrenches;
+        ``repeat``: the same state again for lockstep."""
         if "tactile" in out:
-            self._publish_tactile(now_ns, *out["tactile"], late=False)
+            self._publish_tactile(now_ns, *out["tactile"])
         q, dq, tau = out["joints"]
         self.pub_joints.publish(self._joint_writer.write(now_ns, q, dq, tau))
         imu = out["imu"]
@@ -420,21 +413,16 @@ class SimNode(Node):
             self._counts["state"] += 1
 
     def _publish_after(self, now_ns: int, out: dict) -> None:
-        """Publish what no lockstep source waits for: the skins of ``lockstep_late_skins``,
-        /clock (every node on simulated time wakes up for it) and the ground truth. In lockstep
-        this comes after the answers, so that the nodes these wake up (and the work they start)
-        do not take the CPU from the controllers computing them."""
-        if "tactile" in out and self._late_skins:
-            self._publish_tactile(now_ns, *out["tactile"], late=True)
+        """Publish what no controller waits for: /clock (every node on simulated time wakes up
+        for it) and the ground truth. In lockstep this comes after the answers, so that those
+        wake-ups do not take the CPU from the controllers computing them."""
         if out["clock"]:
             self.pub_clock.publish(write_time(now_ns))
         if "base" in out:
             self._publish_truth(conv.stamp(now_ns), out["base"], out["objects"])
 
-    def _publish_tactile(self, stamp_ns: int, sequence: int, readings, late: bool) -> None:
+    def _publish_tactile(self, stamp_ns: int, sequence: int, readings) -> None:
         for skin, pads in readings.items():
-            if (skin in self._late_skins) != late:
-                continue
             raw = self._skin_writers[skin].write(
                 stamp_ns,
                 sequence,

@@ -122,14 +122,6 @@ PARAMETERS = (
         "The lockstep sources lockstep_command_delay_steps applies to; empty: all of them",
     ),
     ParamSpec(
-        "lockstep_late_skins",
-        [""],
-        "Lockstep: skins published once the lockstep sources answered, not with the state: "
-        "those of hands whose controller is not a lockstep source (their driver and controller "
-        "then work while the physics steps, not while the sources compute). A source waiting "
-        "for one of these skins would wait lockstep_timeout_s",
-    ),
-    ParamSpec(
         "lockstep_max_real_time_factor",
         0.0,
         "Lockstep: never step faster than this many times real time (0: as fast as the "
@@ -200,7 +192,6 @@ class SimParams:
     lockstep_max_real_time_factor: float
     lockstep_command_delay_steps: int
     lockstep_delayed_sources: tuple[str, ...]
-    lockstep_late_skins: tuple[str, ...]
     hold_stand_on_start: bool
     first_order_hold: bool
     diagnostics_rate_hz: float
@@ -269,7 +260,6 @@ def validate(values: dict) -> SimParams:
         lockstep_max_real_time_factor=float(values["lockstep_max_real_time_factor"]),
         lockstep_command_delay_steps=int(values["lockstep_command_delay_steps"]),
         lockstep_delayed_sources=tuple(s for s in values["lockstep_delayed_sources"] if s),
-        lockstep_late_skins=tuple(s for s in values["lockstep_late_skins"] if s),
         hold_stand_on_start=bool(values["hold_stand_on_start"]),
         first_order_hold=bool(values["first_order_hold"]),
         diagnostics_rate_hz=float(values["diagnostics_rate_hz"]),
