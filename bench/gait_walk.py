@@ -28,6 +28,7 @@ Usage: bench/gait_walk.py [--only stand,forward,...] [--pushes 20] [--stop-and-g
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import json
 import math
@@ -47,6 +48,7 @@ from biped_gait.core.config import GaitConfig  # noqa: E402
 
 FIRST_ORDER_HOLD = False  # --first-order-hold: the simulated drives follow v_ref between commands
 DT = 0.002  # control period [s]; --control-rate-hz (the whole chain runs the gait at 100 Hz)
+COMMAND_DELAY_STEPS = 0  # --command-delay-steps: periods before a command acts
 STAND_S = 1.5  # stand-up ramp before walking
 
 
@@ -83,13 +85,18 @@ class Run:
         self.controller.request_stand()
         self.fallen = False
         self.start = self.sim.base_state()
+        self.in_flight: collections.deque = collections.deque()
 
     def tick(self, command=None) -> None:
         sim, controller = self.sim, self.controller
         now = sim.time
         if command is not None:
             controller.commands.set_target(command, now)
-        apply(sim, controller.step(readings(sim, self.index), now, DT))
+        # The command computed from the state at t acts from t + COMMAND_DELAY_STEPS periods
+        # on (humanoid_sim's lockstep_command_delay_steps: the pipelined lockstep).
+        self.in_flight.append(controller.step(readings(sim, self.index), now, DT))
+        while len(self.in_flight) > COMMAND_DELAY_STEPS:
+            apply(sim, self.in_flight.popleft())
         sim.step()
         if sim.has_fallen():
             self.fallen = True
@@ -285,10 +292,11 @@ JOBS = {
 
 
 def _job(item):
-    global DT, FIRST_ORDER_HOLD
+    global DT, FIRST_ORDER_HOLD, COMMAND_DELAY_STEPS
     name, args = item
     DT = 1.0 / args.control_rate_hz
     FIRST_ORDER_HOLD = args.first_order_hold
+    COMMAND_DELAY_STEPS = args.command_delay_steps
     OVERRIDES.update(_parse_overrides(args.set))
     if name.startswith("stopgo_"):
         return {"stopgo": stop_and_go_trial(int(name[7:]))}
@@ -332,6 +340,13 @@ def main() -> int:
         action="store_true",
         help="the simulated joint drives move each target along its commanded velocity "
         "between commands (humanoid_sim's command_hold: first_order)",
+    )
+    parser.add_argument(
+        "--command-delay-steps",
+        type=int,
+        default=0,
+        help="periods between a state and the moment the command computed from it acts "
+        "(humanoid_sim's lockstep_command_delay_steps)",
     )
     parser.add_argument(
         "--control-rate-hz",
@@ -405,6 +420,7 @@ def main() -> int:
         + (", plus one walk through the ROS nodes" if args.node else ""),
         "control_rate_hz": args.control_rate_hz,
         "first_order_hold": args.first_order_hold,
+        "command_delay_steps": args.command_delay_steps,
         "results": results,
         "wall_s": round(time.perf_counter() - started, 1),
         "settings_changed": _parse_overrides(args.set),

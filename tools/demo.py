@@ -175,6 +175,18 @@ def run_fetch(args, environment) -> int:
     total = sum(result.cpu_per_sim_second.values())
     print(f"  CPU seconds per sim second (cores for real time): {cpu or 'not measured'}")
     print(f"  total {total:.2f} cores for real time on this machine ({os.cpu_count()} cores)")
+    if result.lockstep_ms:
+        stages = ", ".join(
+            f"{key[len('period_') : -len('_ms')]} {value:.1f}"
+            for key, value in result.lockstep_ms.items()
+            if key.startswith("period_")
+        )
+        answers = ", ".join(
+            f"{key[len('answer_ms.') :]} {value:.1f}"
+            for key, value in result.lockstep_ms.items()
+            if key.startswith("answer_ms.")
+        )
+        print(f"  lockstep period [ms, medians]: {stages}; answered after: {answers}")
     print(f"  nodes exited with {result.node_exit_codes} ({'clean' if clean else 'NOT clean'})")
     if result.bag is not None:
         summary = demo_report.make_report(result.bag, report, result.row())

@@ -103,6 +103,10 @@ class FetchResult:
     load_average: float = 0.0
     cpu_percent: dict = dataclasses.field(default_factory=dict)
     cpu_per_sim_second: dict = dataclasses.field(default_factory=dict)
+    # Medians over the task of the simulator's lockstep figures [ms]: each period's wall time
+    # by stage (period_read/publish/wait/step_ms) and each source's answer latency
+    # (answer_ms.<source>); empty when the simulator is not in lockstep.
+    lockstep_ms: dict = dataclasses.field(default_factory=dict)
     node_exit_codes: dict = dataclasses.field(default_factory=dict)
     bag: str | None = None
 
@@ -300,6 +304,7 @@ def _watch(options, group, recorder, watcher, has_gait, on_progress, loads) -> F
     task = _task_number(message)
     processes = [*group.processes, *([recorder] if recorder is not None else [])]
     cpu0 = cpu_seconds(processes)
+    lockstep0 = len(watcher.lockstep)
     wall0, sim0 = time.monotonic(), watcher.sim_time_s
     window = RateWindow(options.window_s)
     window.add(wall0, sim0)
@@ -349,6 +354,7 @@ def _watch(options, group, recorder, watcher, has_gait, on_progress, loads) -> F
         phases=phases,
         cpu_percent=cpu,
         cpu_per_sim_second=per_sim,
+        lockstep_ms=watcher.lockstep_since(lockstep0),
     )
 
 

@@ -1,5 +1,6 @@
 """The fetch run's observer, apart from the nodes it watches: sim time, the brain's status, the
-brain's and the gait's Trigger services, and what the nodes cost.
+brain's and the gait's Trigger services, what the nodes cost, and where the simulator's lockstep
+periods go (its /diagnostics).
 
 A small rclpy node of its own context, spun by the EventsExecutor in a thread. ``/clock``
 (500 Hz) is taken as raw CDR bytes and decoded by hand, so that watching takes little from the
@@ -12,6 +13,7 @@ import collections
 import json
 import os
 import pathlib
+import statistics
 import threading
 
 
@@ -51,6 +53,12 @@ class Watcher:
             durability=DurabilityPolicy.TRANSIENT_LOCAL,
         )
         self.node.create_subscription(String, "/brain/status", self._on_status, latched)
+        # The simulator's 1 Hz figures of its lockstep: each period's wall time by stage and
+        # each source's answer latency [ms] (humanoid_sim's /diagnostics).
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        self.lockstep: list[dict[str, float]] = []
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 50)
         self.clients = {
             service: self.node.create_client(Trigger, service)
             for service in ("/brain/start", "/brain/abort", "/gait/stand")
@@ -75,6 +83,31 @@ class Watcher:
             return
         with self._lock:
             self.status = status
+
+    def _on_diagnostics(self, msg) -> None:
+        for status in msg.status:
+            figures = {
+                kv.key: kv.value
+                for kv in status.values
+                if kv.key.startswith(("period_", "answer_ms."))
+            }
+            if "period_wait_ms" not in figures:
+                continue
+            try:
+                sample = {key: float(value) for key, value in figures.items()}
+            except ValueError:
+                continue
+            with self._lock:
+                self.lockstep.append(sample)
+
+    def lockstep_since(self, index: int) -> dict[str, float]:
+        """Median of each lockstep figure [ms] over the samples from ``index`` on."""
+        with self._lock:
+            samples = self.lockstep[index:]
+        keys = sorted({key for sample in samples for key in sample})
+        return {
+            key: round(statistics.median(s[key] for s in samples if key in s), 2) for key in keys
+        }
 
     def latest_status(self) -> dict | None:
         with self._lock:

@@ -97,6 +97,16 @@ PARAMETERS = (
         "fall_tilt",
     ),
     ParamSpec(
+        "command_latency_s",
+        _G.command_latency,
+        "Time from a state to the moment the command computed from it acts (bus, drives, a "
+        "pipelined simulator) [s]: the balance feeds back the DCM predicted for that moment "
+        "from the acting command's ZMP; 0: none",
+        0.0,
+        0.1,
+        "command_latency",
+    ),
+    ParamSpec(
         "swing_momentum_gain",
         _G.swing_momentum_gain,
         "Swing-leg angular momentum per "

@@ -82,6 +82,7 @@ class GaitConfig:
     swing_momentum_lead: float = 0.02
     swing_attitude_compensation: float = 1.0
     acceleration_filter: float = 0.01
+    command_latency: float = 0.0
     timing: GaitTiming = field(default_factory=GaitTiming)
     limits: StepLimits = field(default_factory=StepLimits)
     velocity: VelocityLimits = field(default_factory=VelocityLimits)

@@ -99,6 +99,7 @@ class WalkingController:
         self._stop_requested = False
         self.recovery = StepRecovery(self.stabilizer, config)
         self._v_previous = None
+        self._zmp_acting = None  # the ZMP of the command acting now (command_latency)
         self._a_ref = np.zeros(self.robot.model.nv)
         self._ik_ready = False
         self._last_command: JointCommandOut | None = None
@@ -198,6 +199,7 @@ class WalkingController:
         self._stand_time = 0.0
         self.q_ref = est.q.copy()
         self._v_previous = None
+        self._zmp_acting = None
         self._a_ref[:] = 0.0
         feet = {side: flat_pose(est.soles[side]) for side in (LEFT, RIGHT)}
         self.pattern.reset(feet, est.com[:2])
@@ -238,6 +240,12 @@ class WalkingController:
         sample = pattern.update(dt)
         dcm_ref = sample.com[:2] + sample.com_velocity[:2] / self.omega
         dcm = report.dcm_measured
+        if cfg.command_latency > 0.0:
+            # This command acts command_latency from now; until then the one sent before acts,
+            # and the DCM diverges from that command's ZMP (LIPM: xi' = omega (xi - p)). Feed
+            # back the DCM of the moment this command acts.
+            acting = est.zmp if self._zmp_acting is None else self._zmp_acting
+            dcm = acting + (dcm - acting) * math.exp(self.omega * cfg.command_latency)
         zmp_desired = self.stabilizer.zmp_command(dcm, dcm_ref, sample.zmp, dt)
         self.recovery.adjust_step(pattern, dcm, dcm_ref)
         self.recovery.after_touchdown(pattern, self.estimator.state, sample, dcm, dcm_ref)
@@ -255,6 +263,7 @@ class WalkingController:
             self.facts.sole_half_width - margin,
         )
         zmp_feasible = split.zmp - shift
+        self._zmp_acting = zmp_feasible
         com_offset = self.stabilizer.com_admittance(est.zmp, split.zmp, dt)
         com_target = sample.com.copy()
         com_velocity = sample.com_velocity.copy()
