@@ -111,7 +111,9 @@ class SimNode(Node):
         # per source, the time from the state's publication to its answer.
         self._timing = dict.fromkeys(("read", "publish", "wait", "step"), 0.0)
         self._timed_periods = 0
-        self._published_at = (-1, 0.0)  # (stamp [ns], monotonic time) of the last state
+        # Monotonic time of the last states' publication by stamp [ns] (a pipelined lockstep's
+        # answers come after the next state's publication).
+        self._published_at: dict[int, float] = {}
         self._answer_time: dict[str, list[float]] = {}  # source -> [sum of latencies, count]
         self._camera_error = ""
         self._diag_last = (time.monotonic(), 0.0, dict(self._counts))
@@ -263,7 +265,10 @@ class SimNode(Node):
                         camera.capture(self.sim.model, self.sim.data, divmod(now_ns, 10**9))
                         self._counts["camera"] += 1
                 t_publish = time.monotonic()
-                self._published_at = (now_ns, t_publish)
+                published = self._published_at
+                published[now_ns] = t_publish
+                if len(published) > self._delay + 2:
+                    del published[next(iter(published))]
                 self._publish(now_ns, outputs)
                 self._steps += 1
                 t_wait = time.monotonic()
@@ -498,8 +503,8 @@ class SimNode(Node):
                 return
             if msg.source:
                 answered = msg.stamp_ns
-                stamp, published = self._published_at
-                if answered == stamp:
+                published = self._published_at.get(answered)
+                if published is not None:
                     latency = self._answer_time.setdefault(msg.source, [0.0, 0])
                     latency[0] += time.monotonic() - published
                     latency[1] += 1
