@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import faulthandler
 import fcntl
 import math
 import os
@@ -581,6 +582,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    # SIGUSR1 prints every thread's stack to stderr and the emulator runs on: where it hangs.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     emulator.open()
     print(f"READY {emulator.link}", flush=True)
     try:

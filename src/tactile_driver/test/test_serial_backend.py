@@ -365,7 +365,14 @@ def test_console_script_emulator_through_a_pty(tmp_path):
             frames += backend.read(0.2)
         _check_frames(frames)
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10.0) == 0
+        try:
+            code = process.wait(timeout=10.0)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # the emulator prints every thread's stack
+            time.sleep(1.0)
+            process.kill()
+            raise AssertionError(f"no exit 10 s after SIGINT: {process.communicate()[1]}") from None
+        assert code == 0
         assert "STOPPED" in process.stderr.read()
     finally:
         if backend is not None:
